@@ -1,0 +1,132 @@
+"""Front-quality metrics on normalised per-w mean rewards.
+
+Convention: every reward is first mapped to [0, 1] by its declared range (see `normalise`),
+and larger is better. pymoo and moocore minimise, so points are negated before they are
+handed over (`to_minimisation`). A metric that is undefined for its input returns None,
+never a number, so that the report can print "n/a".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from pymoo.indicators.hv import HV
+from pymoo.indicators.igd_plus import IGDPlus
+
+ArrayLike = Sequence[Sequence[float]] | np.ndarray
+
+
+def normalise(values: Sequence[float], ranges: Sequence[Sequence[float]]) -> np.ndarray:
+    """Map raw rewards to [0, 1] by their declared (lo, hi) ranges, clipping overshoot.
+
+    Clipping keeps the hypervolume's ideal box meaningful when a scorer slightly leaves its
+    declared range (float noise, a loose bound).
+    """
+    v = np.asarray(values, dtype=float)
+    r = np.asarray(ranges, dtype=float).reshape(-1, 2)
+    lo, hi = r[:, 0], r[:, 1]
+    if not np.all(np.isfinite(r)) or np.any(hi <= lo):
+        raise ValueError(f"declared ranges must be finite with lo < hi, got {r.tolist()}")
+    return np.clip((v - lo) / (hi - lo), 0.0, 1.0)
+
+
+def _points(points: ArrayLike) -> np.ndarray:
+    """Return points as a float (N, M) array (an empty input gives shape (0, 0))."""
+    p = np.asarray(points, dtype=float)
+    if p.size == 0:
+        return p.reshape(0, p.shape[-1] if p.ndim == 2 else 0)
+    return np.atleast_2d(p)
+
+
+def to_minimisation(points: ArrayLike) -> np.ndarray:
+    """Negate maximisation points so that pymoo / moocore can read them."""
+    return -_points(points)
+
+
+def non_dominated(points: ArrayLike) -> np.ndarray:
+    """Non-dominated subset (maximisation) with duplicate rows removed."""
+    p = np.unique(_points(points), axis=0)
+    if len(p) == 0:
+        return p
+    # q dominates p if q >= p everywhere and q > p somewhere.
+    ge = np.all(p[None, :, :] >= p[:, None, :], axis=2)
+    gt = np.any(p[None, :, :] > p[:, None, :], axis=2)
+    dominated = np.any(ge & gt, axis=1)
+    return p[~dominated]
+
+
+def cardinality(points: ArrayLike) -> int:
+    """Number of distinct non-dominated points."""
+    return int(len(non_dominated(points)))
+
+
+def hypervolume(points: ArrayLike, ref: Sequence[float]) -> float | None:
+    """Hypervolume dominated by `points` above the reference point `ref` (maximisation).
+
+    Computed with pymoo's HV indicator (moocore underneath) on the non-dominated set, in
+    minimisation form. Points that do not strictly beat `ref` in every objective add nothing.
+    Returns None for an empty point set.
+    """
+    front = non_dominated(points)
+    if len(front) == 0:
+        return None
+    ref = np.asarray(ref, dtype=float)
+    if front.shape[1] != ref.shape[0]:
+        raise ValueError(f"points have {front.shape[1]} objectives, ref has {ref.shape[0]}")
+    return float(HV(ref_point=-ref)(to_minimisation(front)))
+
+
+def ideal_box_volume(ref: Sequence[float]) -> float:
+    """Volume of the box [ref, 1]^M: the largest hypervolume a normalised front can have."""
+    return float(np.prod(1.0 - np.asarray(ref, dtype=float)))
+
+
+def normalised_hypervolume(points: ArrayLike, ref: Sequence[float]) -> float | None:
+    """Hypervolume divided by the volume of the ideal box [ref, 1]^M (1.0 = the ideal point)."""
+    hv = hypervolume(points, ref)
+    box = ideal_box_volume(ref)
+    if hv is None or box <= 0:
+        return None
+    return hv / box
+
+
+def expected_utility(points: ArrayLike, grid: ArrayLike) -> float | None:
+    """EUM: mean over grid preferences w of the best linear utility w.r among the points."""
+    p, g = _points(points), _points(grid)
+    if len(p) == 0 or len(g) == 0:
+        return None
+    return float(np.mean(np.max(g @ p.T, axis=1)))
+
+
+def conditioned_utility(ws: ArrayLike, points: ArrayLike) -> float | None:
+    """CU: mean over w of w.r(model at w), row i of `points` being the model asked for ws[i].
+
+    EUM - CU measures mis-calibration: how much utility the slider leaves on the table by
+    not delivering, at w, the best trade-off it can reach somewhere else.
+    """
+    w, p = _points(ws), _points(points)
+    if len(w) == 0:
+        return None
+    if w.shape != p.shape:
+        raise ValueError(f"ws {w.shape} and points {p.shape} must match")
+    return float(np.mean(np.sum(w * p, axis=1)))
+
+
+def igd_plus(points: ArrayLike, reference_front: ArrayLike) -> float | None:
+    """IGD+ of `points` to `reference_front` (both maximisation), via pymoo's IGDPlus.
+
+    The reference front is usually the merged non-dominated set of every method in a suite.
+    """
+    p, ref = _points(points), non_dominated(reference_front)
+    if len(p) == 0 or len(ref) == 0:
+        return None
+    return float(IGDPlus(to_minimisation(ref))(to_minimisation(p)))
+
+
+def merged_front(point_sets: Sequence[ArrayLike]) -> np.ndarray:
+    """Non-dominated union of several point sets (the IGD+ reference of a suite)."""
+    sets = [_points(s) for s in point_sets if len(_points(s))]
+    if not sets:
+        return np.zeros((0, 0))
+    return non_dominated(np.vstack(sets))
