@@ -8,15 +8,17 @@ extremes that coincide), never a number.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from scipy.stats import spearmanr
 
-from bench.metrics import ArrayLike, _points
+from bench.metrics import ArrayLike, as_points
 
 
 def _sweep(ws: ArrayLike, rs: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Validate a sweep and return it as two float (K, M) arrays."""
-    w, r = _points(ws), _points(rs)
+    w, r = as_points(ws), as_points(rs)
     if w.shape != r.shape:
         raise ValueError(f"ws {w.shape} and rs {r.shape} must have the same shape")
     return w, r
@@ -46,16 +48,17 @@ def neighbour_steps(ws: ArrayLike, tol: float = 1e-6) -> list[tuple[int, int, in
 
     M = 2: the sweep is a line; steps join consecutive points sorted by w_0, so uneven grids
     work too. M > 2: steps join pairs that differ by +d on one objective and -d on another,
-    d being the grid's smallest such step (uniform / Das-Dennis simplex grids).
+    d being the grid's smallest such step (uniform / Das-Dennis simplex grids). A w that
+    appears twice in the sweep is one grid point (its last row).
     """
-    w = np.unique(_points(ws), axis=0)
-    index = {tuple(np.round(row, 9)): i for i, row in enumerate(_points(ws))}
+    w = np.unique(as_points(ws), axis=0)
+    index = {tuple(np.round(row, 9)): i for i, row in enumerate(as_points(ws))}
     ids = [index[tuple(np.round(row, 9))] for row in w]
     if len(w) < 2:
         return []
     if w.shape[1] == 2:
         order = np.argsort(w[:, 0], kind="stable")
-        return [(ids[a], ids[b], 0, 1) for a, b in zip(order[:-1], order[1:], strict=True)]
+        return [(ids[a], ids[b], 0, 1) for a, b in itertools.pairwise(order)]
     candidates = []
     for a in range(len(w)):
         for b in range(a + 1, len(w)):
@@ -95,10 +98,10 @@ def range_covered(rs: ArrayLike, extremes: ArrayLike | None = None) -> float | N
     it, the full normalised range [0, 1] is used. Objectives whose extremes coincide are
     skipped; None if all are.
     """
-    r = _points(rs)
+    r = as_points(rs)
     if len(r) < 2:
         return None
-    ext = np.tile([0.0, 1.0], (r.shape[1], 1)) if extremes is None else _points(extremes)
+    ext = np.tile([0.0, 1.0], (r.shape[1], 1)) if extremes is None else as_points(extremes)
     span = ext[:, 1] - ext[:, 0]
     valid = np.abs(span) > 1e-12
     if not np.any(valid):

@@ -31,7 +31,7 @@ def normalise(values: Sequence[float], ranges: Sequence[Sequence[float]]) -> np.
     return np.clip((v - lo) / (hi - lo), 0.0, 1.0)
 
 
-def _points(points: ArrayLike) -> np.ndarray:
+def as_points(points: ArrayLike) -> np.ndarray:
     """Return points as a float (N, M) array (an empty input gives shape (0, 0))."""
     p = np.asarray(points, dtype=float)
     if p.size == 0:
@@ -41,12 +41,12 @@ def _points(points: ArrayLike) -> np.ndarray:
 
 def to_minimisation(points: ArrayLike) -> np.ndarray:
     """Negate maximisation points so that pymoo / moocore can read them."""
-    return -_points(points)
+    return -as_points(points)
 
 
 def non_dominated(points: ArrayLike) -> np.ndarray:
     """Non-dominated subset (maximisation) with duplicate rows removed."""
-    p = np.unique(_points(points), axis=0)
+    p = np.unique(as_points(points), axis=0)
     if len(p) == 0:
         return p
     # q dominates p if q >= p everywhere and q > p somewhere.
@@ -58,7 +58,7 @@ def non_dominated(points: ArrayLike) -> np.ndarray:
 
 def cardinality(points: ArrayLike) -> int:
     """Number of distinct non-dominated points."""
-    return int(len(non_dominated(points)))
+    return len(non_dominated(points))
 
 
 def hypervolume(points: ArrayLike, ref: Sequence[float]) -> float | None:
@@ -93,7 +93,7 @@ def normalised_hypervolume(points: ArrayLike, ref: Sequence[float]) -> float | N
 
 def expected_utility(points: ArrayLike, grid: ArrayLike) -> float | None:
     """EUM: mean over grid preferences w of the best linear utility w.r among the points."""
-    p, g = _points(points), _points(grid)
+    p, g = as_points(points), as_points(grid)
     if len(p) == 0 or len(g) == 0:
         return None
     return float(np.mean(np.max(g @ p.T, axis=1)))
@@ -105,7 +105,7 @@ def conditioned_utility(ws: ArrayLike, points: ArrayLike) -> float | None:
     EUM - CU measures mis-calibration: how much utility the slider leaves on the table by
     not delivering, at w, the best trade-off it can reach somewhere else.
     """
-    w, p = _points(ws), _points(points)
+    w, p = as_points(ws), as_points(points)
     if len(w) == 0:
         return None
     if w.shape != p.shape:
@@ -118,7 +118,7 @@ def igd_plus(points: ArrayLike, reference_front: ArrayLike) -> float | None:
 
     The reference front is usually the merged non-dominated set of every method in a suite.
     """
-    p, ref = _points(points), non_dominated(reference_front)
+    p, ref = as_points(points), non_dominated(reference_front)
     if len(p) == 0 or len(ref) == 0:
         return None
     return float(IGDPlus(to_minimisation(ref))(to_minimisation(p)))
@@ -126,7 +126,7 @@ def igd_plus(points: ArrayLike, reference_front: ArrayLike) -> float | None:
 
 def merged_front(point_sets: Sequence[ArrayLike]) -> np.ndarray:
     """Non-dominated union of several point sets (the IGD+ reference of a suite)."""
-    sets = [_points(s) for s in point_sets if len(_points(s))]
+    sets = [as_points(s) for s in point_sets if len(as_points(s))]
     if not sets:
         return np.zeros((0, 0))
     return non_dominated(np.vstack(sets))

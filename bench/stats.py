@@ -32,11 +32,11 @@ class Summary:
 def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
     """Student-t interval of the mean: mean +- t_{(1+level)/2, n-1} * s / sqrt(n)."""
     mean = float(np.mean(values))
-    sem = float(np.std(values, ddof=1)) / np.sqrt(len(values))
+    sem = float(np.std(values, ddof=1) / np.sqrt(len(values)))
     if sem == 0.0:
         return mean, mean
     half = float(stats.t.ppf(0.5 + level / 2, df=len(values) - 1)) * sem
-    return mean - half, mean + half
+    return float(mean - half), float(mean + half)
 
 
 def bootstrap_interval(values: np.ndarray, level: float = 0.95, seed: int = 0,

@@ -1,56 +1,108 @@
-"""Checkpoint I/O: tensors in safetensors, everything else in JSON, both written atomically.
+"""Checkpoints: tensors in safetensors, everything else in JSON, both written atomically.
 
-No pickle anywhere: a checkpoint file can be loaded without executing code from it.
+Layout of a checkpoint directory: `checkpoint.json` names the tensor file it belongs to
+(`tensors-<tag>.safetensors`). The JSON is replaced last, so a crash at any point leaves
+either the previous checkpoint or the new one, never a mix.
 """
 from __future__ import annotations
 
-import hashlib
+import base64
 import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
+from safetensors.torch import save as save_bytes
+
+META = "checkpoint.json"
+FORMAT = 1
 
 
-def config_hash(config: dict[str, Any]) -> str:
-    """Stable short hash of a JSON-serialisable config (key order does not matter)."""
-    blob = json.dumps(config, sort_keys=True, default=str).encode()
-    return hashlib.sha256(blob).hexdigest()[:16]
+class CheckpointMismatchError(ValueError):
+    """The checkpoint belongs to a run with another configuration."""
 
 
-def _atomic(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+def atomic_write(path: Path, data: bytes) -> None:
+    path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
     try:
-        write(tmp)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        if os.path.exists(tmp):
+            os.unlink(tmp)
         raise
 
 
-def atomic_write_json(path: Path | str, obj: Any) -> None:
-    def write(tmp):
-        with open(tmp, "w") as f:
-            json.dump(obj, f, indent=1, sort_keys=True)
-            f.flush()
-            os.fsync(f.fileno())
-
-    _atomic(Path(path), write)
+def has_checkpoint(directory) -> bool:
+    return (Path(directory) / META).is_file()
 
 
-def save_tensors(path: Path | str, tensors: dict[str, torch.Tensor]) -> None:
-    # safetensors refuses shared or non-contiguous storage: give it plain copies.
-    plain = {k: v.detach().contiguous().clone() for k, v in tensors.items()}
-    _atomic(Path(path), lambda tmp: save_file(plain, tmp))
+def save_checkpoint(directory, tensors: dict[str, torch.Tensor], meta: dict, tag: str) -> int:
+    """Write one checkpoint; returns its size in bytes (tensor file + JSON)."""
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    name = f"tensors-{tag}.safetensors"
+    blob = save_bytes({k: v.detach().cpu().contiguous() for k, v in tensors.items()})
+    atomic_write(d / name, blob)
+    text = json.dumps(meta | {"format": FORMAT, "tensors": name}, sort_keys=True, indent=1)
+    atomic_write(d / META, text.encode())
+    for old in d.glob("tensors-*.safetensors"):
+        if old.name != name:
+            old.unlink()
+    return len(blob) + len(text.encode())
 
 
-def load_tensors(path: Path | str) -> dict[str, torch.Tensor]:
-    try:
-        return load_file(str(path))
-    except Exception as exc:  # a truncated or foreign file
-        raise ValueError(f"corrupt or unreadable checkpoint {path}: {exc}") from None
+def load_checkpoint(directory, config_hash: str | None = None) -> tuple[dict, dict]:
+    """(tensors, meta). Refuses a checkpoint whose config hash differs from `config_hash`."""
+    d = Path(directory)
+    if not has_checkpoint(d):
+        raise FileNotFoundError(f"no checkpoint in {d} (missing {META})")
+    meta = json.loads((d / META).read_text())
+    if meta.get("format") != FORMAT:
+        raise ValueError(f"checkpoint format {meta.get('format')} in {d}; this code reads {FORMAT}")
+    if config_hash is not None and meta.get("config_hash") != config_hash:
+        raise CheckpointMismatchError(
+            f"checkpoint in {d} was written with config hash {meta.get('config_hash')}, "
+            f"this run has {config_hash}: refusing to resume a different configuration"
+        )
+    return load_file(d / meta["tensors"]), meta
+
+
+def optimizer_state(opt: torch.optim.Optimizer, prefix: str = "optim") -> tuple[dict, list]:
+    """Split an optimizer's state into tensors (by param index) and JSON-able groups."""
+    sd = opt.state_dict()
+    tensors, scalars = {}, {}
+    for idx, st in sd["state"].items():
+        for key, val in st.items():
+            if torch.is_tensor(val):
+                tensors[f"{prefix}/{idx}/{key}"] = val
+            else:
+                scalars[f"{idx}/{key}"] = val
+    return tensors, [sd["param_groups"], scalars]
+
+
+def load_optimizer_state(opt, tensors: dict, groups_and_scalars: list, prefix: str = "optim"):
+    groups, scalars = groups_and_scalars
+    state: dict[int, dict] = {}
+    for name, val in tensors.items():
+        head, idx, key = name.split("/", 2)
+        if head == prefix:
+            state.setdefault(int(idx), {})[key] = val
+    for name, val in scalars.items():
+        idx, key = name.split("/", 1)
+        state.setdefault(int(idx), {})[key] = val
+    opt.load_state_dict({"state": state, "param_groups": groups})
+
+
+def rng_to_json(state: torch.Tensor) -> str:
+    return base64.b64encode(state.numpy().tobytes()).decode()
+
+
+def rng_from_json(text: str) -> torch.Tensor:
+    return torch.frombuffer(bytearray(base64.b64decode(text)), dtype=torch.uint8).clone()

@@ -24,7 +24,8 @@ class Reward:
 
     def __call__(self, images: torch.Tensor, prompts: list[str]) -> torch.Tensor:
         if images.dim() != 4 or images.shape[1] != 3:
-            raise ValueError(f"{self.name}: expected images (B, 3, H, W), got {tuple(images.shape)}")
+            shape = tuple(images.shape)
+            raise ValueError(f"{self.name}: expected images (B, 3, H, W), got {shape}")
         if len(prompts) != images.shape[0]:
             raise ValueError(f"{self.name}: {images.shape[0]} images but {len(prompts)} prompts")
         return self.score(images.float(), list(prompts))

@@ -29,10 +29,10 @@ JUDGE_DIR = Path(__file__).resolve().parent.parent / "assets" / "judges"
 INDEX_FILE = "judges.json"
 TRAIN_COMMAND = "python -m paretoslider.rewards.train_judges"
 
-# Two deliberately different architectures: strided convs + average pooling for training
-# judges; wider 5x5 first layer, max-pool downsampling, max pooling and a hidden layer for
-# the held-out ones.
-ARCH_TRAIN = {"widths": [16, 32, 48], "kernel": 3, "down": "stride", "pool": "avg", "hidden": 0}
+# Two deliberately different architectures: 3x3 strided convs and a linear head for the
+# training judges; wider layers, a 5x5 first layer, max-pool downsampling and a hidden layer
+# for the held-out ones.
+ARCH_TRAIN = {"widths": [16, 32, 48], "kernel": 3, "down": "stride", "pool": "max", "hidden": 0}
 ARCH_HELDOUT = {"widths": [24, 40, 56], "kernel": 5, "down": "maxpool", "pool": "max", "hidden": 32}
 
 
@@ -73,7 +73,7 @@ class JudgeNet(nn.Module):
         if down not in ("stride", "maxpool") or pool not in ("avg", "max"):
             raise ValueError(f"unknown judge architecture down={down!r} pool={pool!r}")
         layers: list[nn.Module] = []
-        prev = 3
+        prev = 6
         for i, width in enumerate(widths):
             stride = 2 if down == "stride" and i > 0 else 1
             layers += [nn.Conv2d(prev, width, kernel, stride, kernel // 2), nn.ReLU()]
@@ -87,7 +87,11 @@ class JudgeNet(nn.Module):
         self.head = nn.Sequential(*head)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        h = self.features(images * 2 - 1)
+        # The raw image (styles live in absolute colour) next to a per-image standardised copy
+        # (low-contrast shapes, e.g. a dim photo, become as visible as any other).
+        mean = images.mean(dim=(1, 2, 3), keepdim=True)
+        std = images.std(dim=(1, 2, 3), keepdim=True)
+        h = self.features(torch.cat([images * 2 - 1, (images - mean) / (std + 0.05)], dim=1))
         h = h.amax(dim=(2, 3)) if self.pool == "max" else h.mean(dim=(2, 3))
         return self.head(h)
 
@@ -102,7 +106,7 @@ def read_index(judge_dir: str | Path | None = None) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load(judge_dir: str, name: str) -> tuple[JudgeNet, int]:
     weights = Path(judge_dir) / f"{name}.safetensors"
     if not weights.exists():

@@ -27,16 +27,17 @@ VAL_DATA_SEED = 90_000
 
 @dataclass
 class TrainConfig:
-    n_train: int = 12_288
+    n_train: int = 8192
     n_val: int = 4096
-    steps: int = 1200
+    steps: int = 400  # style judges: an easy task
+    shape_steps: int = 1200  # shapes of dim, blurry photos need longer
     batch: int = 128
     lr: float = 3e-3
     size: int = 16
     chunk: int = 1024  # images rendered per sample_batch call
 
 
-MICRO = TrainConfig(n_train=1024, n_val=512, steps=120, chunk=512)
+MICRO = TrainConfig(n_train=1024, n_val=512, steps=100, shape_steps=100, chunk=512)
 
 
 def render_pool(n: int, seed: int, size: int, chunk: int) -> Batch:
@@ -55,9 +56,11 @@ def augment(images: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     k = torch.tensor([0.25, 0.5, 0.25])
     kernel = (k[:, None] * k[None, :]).expand(3, 1, 3, 3)
     blurred = F.conv2d(F.pad(images, (1, 1, 1, 1), mode="replicate"), kernel, groups=3)
-    mix = torch.rand(n, 1, 1, 1, generator=gen) * (torch.rand(n, 1, 1, 1, generator=gen) < 0.5)
-    out = images + mix * (blurred - images)
-    std = 0.08 * torch.rand(n, 1, 1, 1, generator=gen) * (torch.rand(n, 1, 1, 1, generator=gen) < 0.5)
+    def coin_times_uniform():
+        return torch.rand(n, 1, 1, 1, generator=gen) * (torch.rand(n, 1, 1, 1, generator=gen) < 0.5)
+
+    out = images + coin_times_uniform() * (blurred - images)
+    std = 0.08 * coin_times_uniform()
     return (out + std * torch.randn(out.shape, generator=gen)).clamp(0, 1)
 
 
@@ -90,13 +93,14 @@ def train_judge(spec: JudgeSpec, data: Batch, val: Batch, cfg: TrainConfig):
     """Train one judge from its own seed; returns (network, metrics)."""
     torch.manual_seed(spec.seed)
     net = build_net(spec)
+    steps = cfg.shape_steps if spec.target == "shape" else cfg.steps
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=cfg.steps, pct_start=0.1)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=steps, pct_start=0.1)
     gen = torch.Generator().manual_seed(spec.seed)
     n = data.images.shape[0]
     order, pos = torch.randperm(n, generator=gen), 0
     net.train()
-    for _ in range(cfg.steps):
+    for _ in range(steps):
         if pos + cfg.batch > n:
             order, pos = torch.randperm(n, generator=gen), 0
         idx = order[pos : pos + cfg.batch]
@@ -149,12 +153,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--only", nargs="+", choices=list(JUDGE_SPECS), help="judges to train")
     p.add_argument("--n-train", type=int)
     p.add_argument("--n-val", type=int)
-    p.add_argument("--steps", type=int)
+    p.add_argument("--steps", type=int, help="optimizer steps of each style judge")
+    p.add_argument("--shape-steps", type=int, help="optimizer steps of each shape classifier")
     p.add_argument("--threads", type=int, default=1)
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     cfg = TrainConfig(**asdict(MICRO)) if a.micro else TrainConfig()
-    for field in ("n_train", "n_val", "steps"):
+    for field in ("n_train", "n_val", "steps", "shape_steps"):
         if getattr(a, field) is not None:
             setattr(cfg, field, getattr(a, field))
     train_all(a.out, cfg, a.only)

@@ -86,8 +86,13 @@ def _lr_at(step: int, cfg: PretrainConfig) -> float:
     return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def pretrain(cfg: PretrainConfig, out: Path = BASE_WEIGHTS, cache: Path = CACHE, progress=True) -> dict:
-    """Train (or resume) the base model and write its EMA weights to `out`; returns the summary."""
+def pretrain(cfg: PretrainConfig, out: Path = BASE_WEIGHTS, cache: Path = CACHE, progress=True,
+             stop_at: int | None = None) -> dict | None:
+    """Train (or resume) the base model and write its EMA weights to `out`; returns the summary.
+
+    `stop_at` ends the run early at that step (as an interruption would), leaving only the
+    checkpoint behind, and returns None.
+    """
     torch.set_num_threads(cfg.threads)
     key = config_hash({k: v for k, v in asdict(cfg).items() if k != "threads"})  # speed only
     ckpt = cache / key
@@ -108,7 +113,7 @@ def pretrain(cfg: PretrainConfig, out: Path = BASE_WEIGHTS, cache: Path = CACHE,
     data, prompts = make_dataset(cfg)
     bar = tqdm(total=cfg.steps, initial=step, disable=not progress, desc="pretrain")
     start = time.perf_counter() - wall
-    while step < cfg.steps:
+    while step < min(cfg.steps, stop_at or cfg.steps):
         idx = torch.randint(len(prompts), (cfg.batch_size,), generator=gen)
         x0 = data[idx].float()
         cond = model.encode_prompts([prompts[i] for i in idx.tolist()])
@@ -130,9 +135,12 @@ def pretrain(cfg: PretrainConfig, out: Path = BASE_WEIGHTS, cache: Path = CACHE,
         if step % cfg.checkpoint_every == 0 or step == cfg.steps:
             _save_state(ckpt, model, ema, opt, gen, step, time.perf_counter() - start, losses)
     bar.close()
+    if step < cfg.steps:
+        return None
     wall = time.perf_counter() - start
+    k = max(1, min(100, step // 5))  # loss averaged over the first and last k steps
     summary = {"config": asdict(cfg), "config_hash": key, "steps": step, "wall_s": round(wall, 1),
-               "loss_first_100": _mean(losses[:100]), "loss_last_100": _mean(losses[-100:]),
+               "loss_start": _mean(losses[:k]), "loss_end": _mean(losses[-k:]),
                "parameters": sum(p.numel() for p in model.parameters()), "backbone": model.config()}
     save_tensors(out, ema.state_dict())
     atomic_write_json(out.with_suffix(".json"), summary)
@@ -200,7 +208,7 @@ def main(argv=None) -> None:
         cfg = replace(cfg, threads=args.threads)
     summary = pretrain(cfg, args.out, args.cache)
     print(f"pretrained {summary['parameters']} parameters in {summary['wall_s']} s; "
-          f"loss {summary['loss_first_100']} -> {summary['loss_last_100']}; wrote {args.out}")
+          f"loss {summary['loss_start']} -> {summary['loss_end']}; wrote {args.out}")
     print(json.dumps(summary))
 
 

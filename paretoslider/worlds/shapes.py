@@ -201,7 +201,7 @@ def render(
         # Every style draws its random numbers even when unused, so that one image's look
         # does not depend on which styles the rest of the batch happens to use.
         img = _STYLE_FNS[name](gen, sdf, px, py, r, pix, S)
-        out += style_weights[:, i].view(-1, 1, 1, 1) * img
+        out += style_weights[:, i].view(-1, 1, 1, 1) * img.clamp(0, 1)
     out = F.avg_pool2d(out, supersample) if supersample > 1 else out
     return out.clamp(0, 1)
 

@@ -1,0 +1,34 @@
+"""FixedWeight: the slider's RL with the preference input removed, one run per grid point.
+
+Each run trains with per-objective NFT and late scalarisation at one fixed w (every
+preference slot of every prompt holds that w), so it differs from ParetoSlider only in
+that the model never sees w. At an evaluation w the run whose training w is nearest
+(Euclidean; ties to the earlier grid point) answers, called without a w input.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from baselines.common import check_budget, nearest, w_label
+from paretoslider.methods import METHODS, Method, Policy, SuiteContext, Unit
+
+
+@METHODS.register("fixed_weight")
+class FixedWeight(Method):
+    name = "fixed_weight"
+
+    def units(self, ctx: SuiteContext) -> list[Unit]:
+        if not ctx.fixed_grid:
+            raise ValueError("fixed_weight needs a non-empty fixed_grid")
+        budget = self.split_budget(ctx, len(ctx.fixed_grid))
+        units = []
+        for w in ctx.fixed_grid:
+            cfg = replace(ctx.base_cfg, w_conditioned=False, w_sampler="fixed", w_fixed=tuple(w),
+                          scalarisation="late", budget_passes=budget,
+                          **ctx.options.get("fixed_weight", {}))
+            units.append(Unit(f"fixed_w{w_label(w)}", cfg, ctx.objectives))
+        return check_budget(self.name, ctx, units)
+
+    def policy(self, ctx, trained, base, w) -> Policy:
+        label = f"fixed_w{w_label(ctx.fixed_grid[nearest(ctx.fixed_grid, w)])}"
+        return Policy(trained[label])

@@ -1,0 +1,78 @@
+"""Evaluation of one policy at one preference: fixed prompts, fixed noise, every scorer.
+
+All methods see the same prompts and the same initial noise at every w, so differences
+between cells come from the models alone.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image
+
+from paretoslider.methods import Policy
+from paretoslider.samplers import sample_ode
+from paretoslider.trainer.steps import to_unit_images
+
+
+@dataclass
+class EvalSpec:
+    prompts: list[str]
+    samples_per_prompt: int
+    steps: int
+    noise_seed: int
+    strip_prompt: str | None = None
+
+    def rows(self) -> list[str]:
+        return [p for p in self.prompts for _ in range(self.samples_per_prompt)]
+
+    def noise(self, image_shape) -> torch.Tensor:
+        gen = torch.Generator().manual_seed(self.noise_seed)
+        return torch.randn((len(self.rows()), *image_shape), generator=gen)
+
+
+@torch.no_grad()
+def generate(policy: Policy, spec: EvalSpec) -> torch.Tensor:
+    """Images in [0, 1] for every (prompt, noise) of the spec, from the policy at its w."""
+    model = policy.model
+    rows = spec.rows()
+    cond = model.encode_prompts([policy.rewrite(p) for p in rows])
+    w = None if policy.w is None else policy.w.view(1, -1).expand(len(rows), -1)
+    x0 = sample_ode(model, spec.noise(model.image_shape), cond, w, spec.steps)
+    return to_unit_images(x0)
+
+
+@torch.no_grad()
+def score_images(images: torch.Tensor, prompts: list[str], scorers: dict) -> dict[str, np.ndarray]:
+    """Per-sample values of every scorer, scored against the ORIGINAL (unrewritten) prompts."""
+    out = {}
+    for name, fn in scorers.items():
+        values = torch.as_tensor(fn(images, prompts), dtype=torch.float32)
+        if not torch.isfinite(values).all():
+            raise FloatingPointError(f"reward {name} returned NaN or infinite values")
+        out[name] = values.numpy()
+    return out
+
+
+def diversity(images: torch.Tensor, spec: EvalSpec) -> float:
+    """Mean pairwise RMS distance between samples of the same prompt (0: collapsed)."""
+    n = spec.samples_per_prompt
+    groups = images.flatten(1).view(len(spec.prompts), n, -1)
+    d = torch.cdist(groups, groups) / groups.shape[-1] ** 0.5
+    return float(d.sum() / (len(spec.prompts) * n * max(1, n - 1)))
+
+
+def drift(images: torch.Tensor, base_images: torch.Tensor) -> float:
+    """Mean RMS distance to the base model's image from the same prompt and noise."""
+    return float(((images - base_images) ** 2).flatten(1).mean(1).sqrt().mean())
+
+
+def strip_image(images: torch.Tensor, spec: EvalSpec, count: int = 4) -> Image.Image:
+    """The first `count` samples of the strip prompt side by side (one cell of a slider strip)."""
+    rows = spec.rows()
+    prompt = spec.strip_prompt or spec.prompts[0]
+    idx = [i for i, p in enumerate(rows) if p == prompt][:count]
+    tiles = images[idx].clamp(0, 1)
+    grid = torch.cat(list(tiles), dim=2)  # (3, H, count * W)
+    return Image.fromarray((grid.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8))

@@ -1,0 +1,153 @@
+"""Plots built from records: Pareto plot, scaling with the number of objectives, training
+curves. Image figures (slider strips, simplex grid) live in `bench.image_figures`.
+
+All functions draw with the Agg backend, save one PNG and return its path.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+
+from bench.aggregate import SPACES, group_runs
+
+Record = Mapping[str, Any]
+
+
+def save_figure(fig: plt.Figure, path: str | Path) -> Path:
+    """Save a figure as PNG, creating its folder, and free it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def mean_points(records: Sequence[Record], space: str) -> pd.DataFrame:
+    """Raw mean score per (method, w) over seeds, with `w_dependent`; one column per scorer."""
+    names_key, values_key = SPACES[space]
+    rows = []
+    for (method, seed), recs in group_runs(records).items():
+        for r in recs:
+            row = {"method": method, "seed": seed, "w": tuple(float(x) for x in r["w"]),
+                   "w_dependent": bool(r.get("w_dependent", True))}
+            row.update({k: float(r[values_key][k]) for k in r[names_key]})
+            rows.append(row)
+    df = pd.DataFrame(rows)
+    scorers = list(records[0][names_key])
+    return (df.groupby(["method", "w"], sort=False)
+            .agg({**{k: "mean" for k in scorers}, "w_dependent": "all"}).reset_index())
+
+
+def _draw_pair(ax: plt.Axes, pts: pd.DataFrame, x: str, y: str, colors: dict,
+               curves: bool) -> None:
+    """One panel: w-dependent methods as curves labelled with w_0 (as clouds of points when
+    the grid is not a line), static ones as single square points."""
+    for method, group in pts.groupby("method", sort=False):
+        color = colors[method]
+        if not group["w_dependent"].all():
+            ax.scatter(group[x].mean(), group[y].mean(), marker="s", s=60, color=color,
+                       label=method, zorder=3)
+            continue
+        if not curves:
+            ax.scatter(group[x], group[y], s=18, color=color, label=method, zorder=2)
+            continue
+        group = group.sort_values("w", key=lambda s: s.map(lambda w: w[0]))
+        ax.plot(group[x], group[y], "o-", color=color, label=method, zorder=2)
+        for _, row in group.iterrows():
+            ax.annotate(f"{row['w'][0]:.2g}", (row[x], row[y]), fontsize=7, color=color,
+                        xytext=(3, 3), textcoords="offset points")
+
+
+def pareto_plot(records: Sequence[Record], path: str | Path, space: str = "heldout"
+                ) -> Path:
+    """Pareto plot in the paper's style: scorers on the axes (held-out judges by default),
+    w-dependent methods as connected curves labelled with w_0, static methods as points.
+    More than two objectives give one panel per pair."""
+    pts = mean_points(records, space)
+    scorers = list(records[0][SPACES[space][0]])
+    pairs = list(itertools.combinations(scorers, 2))
+    palette = sns.color_palette("tab10", n_colors=max(pts["method"].nunique(), 1))
+    colors = dict(zip(pts["method"].unique(), palette, strict=False))
+    fig, axes = plt.subplots(1, len(pairs), figsize=(5 * len(pairs), 4.5), squeeze=False)
+    for ax, (x, y) in zip(axes[0], pairs, strict=True):
+        _draw_pair(ax, pts, x, y, colors, curves=len(scorers) == 2)
+        ax.set_xlabel(x)
+        ax.set_ylabel(y)
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    label = "held-out judges" if space == "heldout" else "training rewards"
+    hint = "; labels: w of the x-axis objective" if len(scorers) == 2 else ""
+    fig.suptitle(f"{records[0].get('suite', '')}: mean scores per w ({label}){hint}",
+                 fontsize=9)
+    return save_figure(fig, path)
+
+
+SCALING_PANELS = (("heldout_hv_norm", "normalised HV (held-out)"),
+                  ("spearman", "Spearman (training rewards)"),
+                  ("forward_passes", "denoiser forward passes"))
+
+
+def scaling_plot(boards: Mapping[int, pd.DataFrame], path: str | Path,
+                 panels: Sequence[tuple[str, str]] = SCALING_PANELS) -> Path:
+    """Metrics versus the number of objectives M, one line per method.
+
+    `boards` maps M to that suite's leaderboard (as written to leaderboard.csv). Panels
+    whose column no leaderboard has are drawn empty with a note.
+    """
+    rows = [b.assign(M=m) for m, b in sorted(boards.items())]
+    data = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4), squeeze=False)
+    for ax, (col, label) in zip(axes[0], panels, strict=True):
+        if col not in data or pd.to_numeric(data[col], errors="coerce").isna().all():
+            ax.text(0.5, 0.5, "n/a", ha="center", transform=ax.transAxes)
+        else:
+            for method, group in data.groupby("method", sort=False):
+                g = group.assign(v=pd.to_numeric(group[col], errors="coerce")).dropna(
+                    subset=["v"]).sort_values("M")
+                ax.plot(g["M"], g["v"], "o-", label=method)
+            ax.legend(fontsize=7)
+        ax.set_xlabel("number of objectives M")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        if len(data):
+            ax.set_xticks(sorted(data["M"].unique()))
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def training_curves(logs: Mapping[tuple[str, int], Sequence[Mapping[str, float]]],
+                    path: str | Path) -> Path | None:
+    """Mean training reward per epoch, one panel per reward, one line per method (mean over
+    seeds, each seed faint behind it). None if the logs hold no reward."""
+    frames = [pd.DataFrame(rows).assign(method=m, seed=s) for (m, s), rows in logs.items()]
+    if not frames:
+        return None
+    data = pd.concat(frames, ignore_index=True)
+    rewards = [c for c in data.columns if c not in ("epoch", "method", "seed")]
+    if not rewards:
+        return None
+    fig, axes = plt.subplots(1, len(rewards), figsize=(4.5 * len(rewards), 3.6), squeeze=False)
+    palette = sns.color_palette("tab10", n_colors=data["method"].nunique())
+    for ax, reward in zip(axes[0], rewards, strict=True):
+        for color, (method, group) in zip(palette, data.groupby("method", sort=False),
+                                          strict=True):
+            for _, seed_rows in group.groupby("seed"):
+                ax.plot(seed_rows["epoch"], seed_rows[reward], color=color, alpha=0.25, lw=0.8)
+            mean = group.groupby("epoch")[reward].mean()
+            ax.plot(mean.index, mean.values, color=color, label=method)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(f"mean {reward}")
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    return save_figure(fig, path)
+

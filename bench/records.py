@@ -1,0 +1,185 @@
+"""Result records: one JSON object per line of `results/<suite>/records.jsonl`.
+
+The file is append-only. Each record goes to disk as one complete line in a single
+`os.write` on a descriptor opened with O_APPEND, then fsync, so an interrupted run leaves at
+worst one truncated line. The reader skips it with a warning (or raises, when asked to be
+strict); its cell is not among `done_keys`, so a resumed run recomputes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import os
+import platform
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+KEY_DIGITS = 6
+VERSION_PACKAGES = ("torch", "diffusers", "transformers", "peft", "accelerate", "numpy",
+                    "scipy", "pymoo", "moocore", "pandas", "matplotlib", "hydra-core")
+
+RecordKey = tuple[str, int, tuple[float, ...]]
+
+
+class RecordError(ValueError):
+    """A records file holds a line that is not a complete JSON object."""
+
+
+class TruncatedRecordError(RecordError):
+    """The last line of a records file is incomplete (an interrupted write)."""
+
+
+def _to_json(obj: Any) -> Any:
+    """JSON fallback for numpy scalars and arrays, which records often carry."""
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"cannot store {type(obj).__name__} in a record")
+
+
+def _needs_newline(fd: int) -> bool:
+    """True if the file is non-empty and does not end with a newline."""
+    size = os.fstat(fd).st_size
+    return size > 0 and os.pread(fd, 1, size - 1) != b"\n"
+
+
+def append_record(path: str | os.PathLike, record: Mapping[str, Any]) -> None:
+    """Append one record as one line, written with a single os.write and fsynced."""
+    line = json.dumps(record, default=_to_json, allow_nan=False, separators=(",", ":"))
+    data = (line + "\n").encode("utf-8")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        # After an interrupted write, start on a fresh line (in the same single write) and
+        # leave the fragment for the reader to skip: cutting it could cut another writer's
+        # line that is still being written.
+        if _needs_newline(fd):
+            data = b"\n" + data
+        written = os.write(fd, data)
+        if written != len(data):
+            raise OSError(f"short write to {path}: {written} of {len(data)} bytes")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _parse_line(line: str) -> dict[str, Any] | None:
+    """A line's JSON object, or None if the line is not one."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def read_records(path: str | os.PathLike, strict: bool = False) -> list[dict[str, Any]]:
+    """Read all records. A missing file gives [].
+
+    A line that is not a JSON object is the fragment of an interrupted write: it is skipped
+    with a warning, or, when `strict`, raises TruncatedRecordError (the last line) or
+    RecordError (any other line, left behind when a resumed run appended after it).
+    """
+    p = Path(path)
+    if not p.exists():
+        return []
+    text = p.read_text(encoding="utf-8")
+    lines = text.split("\n")
+    out = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        record = _parse_line(line)
+        if record is not None:
+            out.append(record)
+            continue
+        last = number == len(lines)  # no newline after it: the write never finished
+        if strict:
+            error = TruncatedRecordError if last else RecordError
+            raise error(f"{p}: line {number} is {'truncated' if last else 'not a JSON object'}")
+        warnings.warn(f"{p}: skipping {'truncated' if last else 'broken'} line {number}",
+                      stacklevel=2)
+    return out
+
+
+def record_key(method: str, seed: int, w: Sequence[float]) -> RecordKey:
+    """Identity of a cell for resuming: (method, seed, w rounded to KEY_DIGITS)."""
+    return str(method), int(seed), tuple(round(float(x), KEY_DIGITS) for x in w)
+
+
+def done_keys(records: str | os.PathLike | Iterable[Mapping[str, Any]]) -> set[RecordKey]:
+    """Keys of the cells already recorded (from a path or from loaded records)."""
+    if isinstance(records, (str, os.PathLike)):
+        records = read_records(records)
+    return {record_key(r["method"], r["seed"], r["w"]) for r in records}
+
+
+def config_hash(config: Mapping[str, Any]) -> str:
+    """Stable sha256 of a configuration: JSON with sorted keys, so dict order is irrelevant."""
+    text = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def environment_versions(packages: Sequence[str] = VERSION_PACKAGES) -> dict[str, str | None]:
+    """Python, platform and installed package versions (None for a missing package)."""
+    out: dict[str, str | None] = {"python": platform.python_version(),
+                                  "platform": platform.platform()}
+    for name in packages:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def _git_dir(start: Path) -> Path | None:
+    """The .git directory governing `start`, following a `gitdir:` file (worktrees)."""
+    for folder in (start, *start.parents):
+        dot_git = folder / ".git"
+        if dot_git.is_dir():
+            return dot_git
+        if dot_git.is_file():
+            text = dot_git.read_text().strip()
+            if text.startswith("gitdir:"):
+                target = Path(text.split(":", 1)[1].strip())
+                return target if target.is_absolute() else (folder / target).resolve()
+    return None
+
+
+def _resolve_ref(git_dir: Path, ref: str) -> str | None:
+    """Commit of a ref from its loose file or packed-refs (also in a worktree's common dir)."""
+    dirs = [git_dir]
+    common = git_dir / "commondir"
+    if common.is_file():
+        dirs.append((git_dir / common.read_text().strip()).resolve())
+    for d in dirs:
+        loose = d / ref
+        if loose.is_file():
+            return loose.read_text().strip() or None
+        packed = d / "packed-refs"
+        if packed.is_file():
+            for line in packed.read_text().splitlines():
+                parts = line.split()
+                if len(parts) == 2 and parts[1] == ref:
+                    return parts[0]
+    return None
+
+
+def git_commit(path: str | os.PathLike | None = None) -> str | None:
+    """Commit checked out at `path` (default: the working directory); None if not a repo.
+
+    Read from the .git files directly, so it needs no git executable and runs no process.
+    """
+    git_dir = _git_dir(Path(path or os.getcwd()).resolve())
+    if git_dir is None or not (git_dir / "HEAD").is_file():
+        return None
+    head = (git_dir / "HEAD").read_text().strip()
+    if head.startswith("ref:"):
+        return _resolve_ref(git_dir, head.split(":", 1)[1].strip())
+    return head or None

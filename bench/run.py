@@ -1,0 +1,77 @@
+"""`python -m bench.run suite=<name>`: train every method of a suite, evaluate, report.
+
+Runs are resumable: finished training units and recorded cells are skipped, so the same
+command after an interruption picks up where it stopped.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+CONF = Path(__file__).resolve().parent / "conf"
+
+
+def known_suites() -> list[str]:
+    return sorted(p.stem for p in (CONF / "suite").glob("*.yaml"))
+
+
+def check_suite_argument(argv: list[str]) -> None:
+    """Refuse an unknown suite in one line before Hydra composes (its own error is long)."""
+    for arg in argv:
+        if arg.startswith("suite="):
+            name = arg.split("=", 1)[1]
+            if name not in known_suites():
+                sys.exit(f"error: unknown suite {name!r}; known: {', '.join(known_suites())}")
+
+
+def run(cfg: DictConfig) -> None:
+    from bench import records as rec
+    from bench.jobs import Paths, run_evaluation, run_training
+    from bench.report import build_report
+    from bench.suite import check_writable, load_suite
+
+    raw = OmegaConf.to_container(cfg.suite, resolve=True)
+    only = list(cfg.only_methods) if cfg.only_methods else None
+    suite = load_suite(raw, only)
+    suite_dir = Path(cfg.results_dir) / suite.name
+    check_writable(suite_dir)
+    paths = Paths(suite_dir, Path(cfg.cache_dir) / suite.name)
+    meta = {"config_hash": rec.config_hash(raw), "versions": rec.environment_versions(),
+            "commit": rec.git_commit(), "ref_point": list(suite.ref_point)}
+    start = time.perf_counter()
+    print(f"suite {suite.name}: {len(suite.methods)} methods x {len(suite.seeds)} seeds x "
+          f"{len(suite.eval_ws())} preferences; results in {suite_dir}")
+    run_training(suite, paths, cfg.workers, cfg.threads)
+    print(f"training finished after {time.perf_counter() - start:.0f} s; evaluating")
+    run_evaluation(suite, paths, cfg.workers, cfg.threads, meta)
+    print(f"evaluation finished after {time.perf_counter() - start:.0f} s")
+    if cfg.report:
+        build_report(suite_dir)
+        print(f"report written to {suite_dir}")
+    print(f"total wall time {time.perf_counter() - start:.0f} s")
+
+
+@hydra.main(config_path="conf", config_name="config", version_base="1.3")
+def _hydra_main(cfg: DictConfig) -> None:
+    from bench.suite import SuiteError
+    from paretoslider.checkpoint import CheckpointMismatchError
+    from paretoslider.registry import UnknownNameError
+
+    try:
+        run(cfg)
+    except (SuiteError, UnknownNameError, CheckpointMismatchError, FileNotFoundError,
+            FloatingPointError) as exc:
+        sys.exit(f"error: {exc}")
+
+
+def main() -> None:
+    check_suite_argument(sys.argv[1:])
+    _hydra_main()
+
+
+if __name__ == "__main__":
+    main()

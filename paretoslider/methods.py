@@ -1,0 +1,96 @@
+"""The method interface the harness drives, its registry, and ParetoSlider itself.
+
+A method declares the training runs ("units") it needs and, given their trained models,
+the policy it uses at a preference w. Units are identified by the hash of their training
+config, so two methods asking for the same run (a one-hot fixed-weight run and a
+single-reward soup ingredient, say) share it, and a finished unit is never trained twice.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import torch
+
+from paretoslider.registry import Registry
+from paretoslider.trainer.config import TrainConfig
+
+METHODS: Registry = Registry("method")
+
+
+@dataclass
+class Unit:
+    """One training run: a trainer config on the suite's objectives."""
+
+    label: str  # readable, e.g. "slider" or "fixed_w0.25"
+    cfg: TrainConfig
+    objectives: tuple[str, ...]  # reward names the run is trained on, in w's order
+
+    def key(self) -> str:
+        from paretoslider.trainer.config import config_hash
+
+        # the budget is left out of the trainer's hash (a resumed run may extend it) but a
+        # unit's result depends on it: runs share a key only when their budgets agree too
+        extra = {"objectives": list(self.objectives), "budget_passes": self.cfg.budget_passes}
+        return config_hash(self.cfg, extra)
+
+
+@dataclass
+class Policy:
+    """What a method puts forward at one preference: a model, its w input, a prompt rewrite."""
+
+    model: Any  # a FlowBackbone
+    w: torch.Tensor | None = None  # (M,) fed to the model, or None
+    rewrite: Callable[[str], str] = field(default=lambda p: p)
+    switch_seconds: float = 0.0  # extra work paid to move to this w (building a merge, say)
+
+
+@dataclass
+class SuiteContext:
+    """What a method may read of the suite when planning its runs."""
+
+    objectives: tuple[str, ...]
+    base_cfg: TrainConfig  # the suite's trainer settings; the method changes what it must
+    fixed_grid: list[tuple[float, ...]]  # training points of the fixed-weight baseline
+    budget_passes: int | None  # per method and seed (equal total) or per unit (per model)
+    budget_regime: str = "equal_total"  # or "per_model"
+    options: dict = field(default_factory=dict)  # method-specific settings from the suite
+    n_prompts: int | None = None  # training prompts, when known: lets units() check the budget
+
+
+class Method:
+    name: str = "method"
+    w_dependent: bool = True  # False: one static model for every w (Spearman is n/a)
+
+    def units(self, ctx: SuiteContext) -> list[Unit]:
+        raise NotImplementedError
+
+    def policy(self, ctx: SuiteContext, trained: dict[str, Any], base: Any, w) -> Policy:
+        """`trained` maps unit labels to trained models; `base` is the untouched base model."""
+        raise NotImplementedError
+
+    @staticmethod
+    def split_budget(ctx: SuiteContext, n_units: int) -> int | None:
+        """Equal total compute: N runs share the budget; per-model: each run gets all of it."""
+        if ctx.budget_passes is None or n_units == 0:
+            return ctx.budget_passes
+        if ctx.budget_regime == "per_model":
+            return ctx.budget_passes
+        return ctx.budget_passes // n_units
+
+
+@METHODS.register("paretoslider")
+class ParetoSlider(Method):
+    """One model conditioned on w, trained with per-objective NFT and late scalarisation."""
+
+    name = "paretoslider"
+
+    def units(self, ctx: SuiteContext) -> list[Unit]:
+        cfg = replace(ctx.base_cfg, w_conditioned=True, w_sampler="structured", w_fixed=None,
+                      scalarisation="late", budget_passes=self.split_budget(ctx, 1),
+                      **ctx.options.get("paretoslider", {}))
+        return [Unit("slider", cfg, ctx.objectives)]
+
+    def policy(self, ctx, trained, base, w) -> Policy:
+        return Policy(trained["slider"], torch.as_tensor(w, dtype=torch.float32))

@@ -1,0 +1,100 @@
+"""Training configuration and its hash (what a checkpoint must match to be resumed)."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+
+SD3_LORA_TARGETS = (
+    "to_q", "to_k", "to_v", "to_out.0", "add_q_proj", "add_k_proj", "add_v_proj", "to_add_out",
+)
+LOSSES = ("nft", "nft_single", "grpo")
+SCALARISATIONS = ("late", "early")
+# fields that change neither the trajectory nor the result, so a resumed run may differ in them
+UNHASHED = ("epochs", "threads", "budget_passes", "progress")
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 10
+    # optimiser
+    lr: float = 3e-4
+    weight_decay: float = 1e-4
+    grad_clip: float = 1.0
+    # data per epoch: prompts x K preferences x G images
+    K: int = 3
+    G: int = 8
+    prompts_per_epoch: int | None = None  # None: every prompt each epoch
+    sampling_steps: int = 10
+    shift: float = 1.0
+    # update
+    loss: str = "nft"  # "nft" | "nft_single" | "grpo"
+    scalarisation: str = "late"  # "late" | "early"
+    nft_beta: float = 0.1
+    lambda_ref: float = 1e-4
+    clip_range: float = 1e-4  # grpo
+    kl_beta: float = 0.04  # grpo
+    noise_level: float = 0.7  # grpo's SDE sampler
+    timestep_fraction: float = 0.99
+    timesteps_per_sample: int | None = None  # None: all train timesteps
+    minibatch: int = 64
+    steps_per_epoch: int = 1  # optimizer steps per epoch (gradients accumulated in between)
+    # preferences
+    objectives: tuple[str, ...] = ()  # names, for logs; default: the rewards' names
+    w_sampler: str = "structured"  # "structured" | "dirichlet" | "fixed"
+    w_alpha: float = 1.0
+    w_fixed: tuple[float, ...] | None = None
+    w_conditioned: bool = True  # False: the policy never sees w (fixed-weight baselines)
+    preference_mode: str = "both"
+    # what is trained
+    full_finetune: bool = False
+    lora_rank: int = 32
+    lora_alpha: int = 64
+    lora_targets: tuple[str, ...] = field(default=SD3_LORA_TARGETS)
+    # run
+    threads: int = 1
+    seed: int = 0
+    budget_passes: int | None = None  # stop before forward + backward passes exceed it
+    progress: bool = True
+
+    def __post_init__(self):
+        if self.loss not in LOSSES:
+            raise ValueError(f"unknown loss {self.loss!r}; known: {', '.join(LOSSES)}")
+        if self.scalarisation not in SCALARISATIONS:
+            raise ValueError(
+                f"unknown scalarisation {self.scalarisation!r}; known: {', '.join(SCALARISATIONS)}"
+            )
+        if self.loss == "nft_single" and self.scalarisation == "early":
+            raise ValueError("loss 'nft_single' sums per-objective advantages: use scalarisation 'late'")
+        if self.budget_passes is not None and self.budget_passes <= 0:
+            raise ValueError(f"budget_passes must be > 0, got {self.budget_passes}")
+        for name in ("K", "G", "sampling_steps", "minibatch", "steps_per_epoch", "threads"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0 < self.timestep_fraction <= 1:
+            raise ValueError(f"timestep_fraction must be in (0, 1], got {self.timestep_fraction}")
+        if self.w_sampler == "fixed" and self.w_fixed is None:
+            raise ValueError("w_sampler 'fixed' needs w_fixed")
+        self.objectives = tuple(self.objectives)
+        self.lora_targets = tuple(self.lora_targets)
+        if self.w_fixed is not None:
+            self.w_fixed = tuple(float(x) for x in self.w_fixed)
+
+    @property
+    def batch_per_prompt(self) -> int:
+        return self.K * self.G
+
+    def train_timesteps(self) -> int:
+        """How many of the sampler's steps are trained: the first 99% of the grid, at least 1."""
+        return max(1, int(self.sampling_steps * self.timestep_fraction))
+
+    def timesteps_used(self) -> int:
+        n = self.train_timesteps()
+        return n if self.timesteps_per_sample is None else min(n, self.timesteps_per_sample)
+
+
+def config_hash(cfg: TrainConfig, extra: dict | None = None) -> str:
+    """sha256 (16 hex digits) of the result-relevant config fields plus `extra` (JSON-able)."""
+    fields = {k: v for k, v in asdict(cfg).items() if k not in UNHASHED}
+    text = json.dumps({"config": fields, "extra": extra or {}}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

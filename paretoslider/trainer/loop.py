@@ -1,0 +1,180 @@
+"""The training loop: one epoch = sample -> score -> advantages -> update, then bookkeeping.
+
+Every random draw of an epoch comes from generators seeded by (seed, epoch), and the
+preferences from a hash of (prompt, epoch, slot), so a run resumed from a checkpoint after
+epoch k continues exactly as the uninterrupted run would.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+import torch
+from tqdm.auto import tqdm
+
+from paretoslider import checkpoint as ckpt
+from paretoslider.preferences import make_w_sampler, stable_seed
+from paretoslider.trainer.config import TrainConfig, config_hash
+from paretoslider.trainer.cost import Cost, timed
+from paretoslider.trainer.state import build_state
+from paretoslider.trainer.steps import RewardFn, advantages, sample, score, to_unit_images
+from paretoslider.trainer.update import epoch_passes, update
+
+
+def _generator(*parts) -> torch.Generator:
+    return torch.Generator().manual_seed(stable_seed(*parts))
+
+
+class Trainer:
+    """Post-trains `backbone` in place (it becomes the policy) on `rewards` for `prompts`.
+
+    decode: x0 -> what rewards read; default `backbone.decode` if present, else [-1,1] -> [0,1].
+    """
+
+    def __init__(
+        self,
+        backbone,
+        rewards: Sequence[RewardFn],
+        prompts: Sequence[str],
+        cfg: TrainConfig,
+        decode: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ):
+        torch.set_num_threads(cfg.threads)
+        if not rewards:
+            raise ValueError("at least one reward is needed")
+        if not prompts:
+            raise ValueError("at least one prompt is needed")
+        self.cfg = cfg
+        self.rewards = list(rewards)
+        self.prompts = list(prompts)
+        self.num_objectives = len(self.rewards)
+        names = cfg.objectives or tuple(getattr(r, "name", f"r{i}") for i, r in enumerate(rewards))
+        if len(names) != self.num_objectives:
+            raise ValueError(f"{len(names)} objective names for {self.num_objectives} rewards")
+        self.objectives = tuple(names)
+        self.decode = decode or getattr(backbone, "decode", to_unit_images)
+        self.w_sampler = make_w_sampler(
+            cfg.w_sampler, self.num_objectives, cfg.seed, cfg.w_alpha, cfg.w_fixed
+        )
+        try:
+            backbone_cfg = backbone.config()
+        except NotImplementedError:
+            backbone_cfg = type(backbone).__name__
+        extra = {"prompts": self.prompts, "objectives": self.objectives, "backbone": backbone_cfg}
+        self.config_hash = config_hash(cfg, extra)
+        self.state = build_state(backbone, cfg, self.num_objectives)
+        self.cost = Cost()
+        self.history: list[dict] = []
+        self.stopped_by_budget = False
+
+    @property
+    def policy(self):
+        return self.state.policy
+
+    @property
+    def epoch(self) -> int:
+        return self.state.epoch
+
+    def epoch_prompts(self, epoch: int) -> list[str]:
+        n = self.cfg.prompts_per_epoch
+        if n is None or n >= len(self.prompts):
+            return list(self.prompts)
+        idx = torch.randperm(len(self.prompts), generator=_generator(self.cfg.seed, "prompts", epoch))
+        return [self.prompts[i] for i in sorted(idx[:n].tolist())]
+
+    def epoch_passes(self) -> int:
+        return epoch_passes(self.cfg, len(self.epoch_prompts(self.epoch)))
+
+    def train_epoch(self) -> dict:
+        cfg, e, cost = self.cfg, self.state.epoch, self.cost
+        start = time.perf_counter()
+        prompts = self.epoch_prompts(e)
+        ws = torch.stack([self.w_sampler(p, e, cfg.K) for p in prompts])
+        with timed(cost, "model_seconds"):
+            rollout = sample(
+                self.policy, prompts, ws, cfg.G, cfg.sampling_steps, _generator(cfg.seed, "sample", e),
+                shift=cfg.shift, w_conditioned=cfg.w_conditioned, sde=cfg.loss == "grpo",
+                noise_level=cfg.noise_level, chunk=cfg.minibatch, cost=cost,
+            )
+        with timed(cost, "reward_seconds"):
+            rewards = score(rollout.x0, rollout.prompts, self.rewards, self.decode)
+        adv = advantages(rewards, rollout.w, rollout.groups, cfg.loss, cfg.scalarisation)
+        with timed(cost, "model_seconds"):
+            stats = update(self.state, rollout, adv, cfg, _generator(cfg.seed, "update", e), cost)
+        self.state.epoch += 1
+        cost.wall_seconds += time.perf_counter() - start
+        record = {
+            "epoch": self.state.epoch,
+            "reward_mean": dict(zip(self.objectives, rewards.mean(0).tolist())),
+            "zero_std_frac": adv.zero_std_frac,
+            "passes": cost.passes,
+            **stats,
+        }
+        self.history.append(record)
+        return record
+
+    def train(self, epochs: int | None = None, checkpoint_dir=None, checkpoint_every: int = 1):
+        """Train until `epochs` (default cfg.epochs) are completed in total or the budget
+        would be exceeded; checkpoint every `checkpoint_every` epochs if a directory is given.
+        Returns the history of per-epoch records."""
+        target = self.cfg.epochs if epochs is None else epochs
+        bar = tqdm(total=target, initial=self.epoch, disable=not self.cfg.progress, desc="train")
+        while self.epoch < target:
+            budget = self.cfg.budget_passes
+            if budget is not None and self.cost.passes + self.epoch_passes() > budget:
+                self.stopped_by_budget = True
+                break
+            rec = self.train_epoch()
+            bar.update(1)
+            bar.set_postfix({k: f"{v:.3g}" for k, v in rec["reward_mean"].items()})
+            if checkpoint_dir is not None and self.epoch % checkpoint_every == 0:
+                self.save(checkpoint_dir)
+        bar.close()
+        return self.history
+
+    # checkpoints ----------------------------------------------------------------------
+    def save(self, directory) -> int:
+        params = dict(self.state.policy.named_parameters())
+        old = dict(self.state.old.named_parameters())
+        tensors = {f"policy/{n}": params[n] for n in self.state.trainable}
+        tensors |= {f"old/{n}": old[n] for n in self.state.trainable}
+        opt_tensors, opt_rest = ckpt.optimizer_state(self.state.optimizer)
+        tensors |= opt_tensors
+        meta = {
+            "config_hash": self.config_hash,
+            "epoch": self.state.epoch,
+            "step": self.state.step,
+            "trainable": self.state.trainable,
+            "optimizer": opt_rest,
+            "cost": self.cost.to_dict(),
+            "history": self.history,
+            "torch_rng": ckpt.rng_to_json(torch.get_rng_state()),
+        }
+        nbytes = ckpt.save_checkpoint(directory, tensors, meta, tag=f"e{self.state.epoch:06d}")
+        self.cost.checkpoint_bytes = nbytes
+        return nbytes
+
+    def load(self, directory) -> None:
+        tensors, meta = ckpt.load_checkpoint(directory, self.config_hash)
+        if meta["trainable"] != self.state.trainable:
+            raise ckpt.CheckpointMismatchError("checkpoint trains other parameters than this run")
+        params = dict(self.state.policy.named_parameters())
+        old = dict(self.state.old.named_parameters())
+        with torch.no_grad():
+            for n in self.state.trainable:
+                params[n].copy_(tensors[f"policy/{n}"])
+                old[n].copy_(tensors[f"old/{n}"])
+        ckpt.load_optimizer_state(self.state.optimizer, tensors, meta["optimizer"])
+        self.state.epoch, self.state.step = meta["epoch"], meta["step"]
+        self.cost = Cost.from_dict(meta["cost"])
+        self.history = list(meta["history"])
+        torch.set_rng_state(ckpt.rng_from_json(meta["torch_rng"]))
+
+
+def train(backbone, rewards, prompts, cfg: TrainConfig, decode=None, checkpoint_dir=None) -> Trainer:
+    """Build a Trainer, resume from `checkpoint_dir` if it holds a checkpoint, train, return it."""
+    trainer = Trainer(backbone, rewards, prompts, cfg, decode)
+    if checkpoint_dir is not None and ckpt.has_checkpoint(checkpoint_dir):
+        trainer.load(checkpoint_dir)
+    trainer.train(checkpoint_dir=checkpoint_dir)
+    return trainer

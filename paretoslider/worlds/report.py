@@ -1,0 +1,158 @@
+"""What the shapes world offers to post-training: `python -m paretoslider.worlds.report`.
+
+Scores base-model samples with every registered reward and reports how good the judges are,
+what the base model produces (shape accuracy, dominant-style fractions), how the rewards
+correlate, how far each pair is from being exact complements, and how far style words in the
+prompt steer the style. Human-readable lines first; the last line is the report as JSON.
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import time
+
+import torch
+
+from paretoslider.rewards import REWARDS, build_reward, normalise
+from paretoslider.rewards.judges import JUDGE_SPECS, read_index
+from paretoslider.samplers import sample_ode
+from paretoslider.worlds.shapes import SHAPES, STYLES, make_prompt, parse_prompt
+
+
+def sample_images(model, prompts: list[str], seed: int, steps: int, batch: int = 64):
+    """Base-model samples in [0, 1] for `prompts`, from seeded noise, in batches."""
+    gen = torch.Generator().manual_seed(seed)
+    noise = torch.randn((len(prompts), *model.image_shape), generator=gen)
+    out = []
+    for i in range(0, len(prompts), batch):
+        cond = model.encode_prompts(prompts[i : i + batch])
+        x0 = sample_ode(model, noise[i : i + batch], cond, steps=steps)
+        out.append((x0.clamp(-1, 1) + 1) / 2)
+    return torch.cat(out)
+
+
+def images_per_second(model, steps: int, batch: int = 64) -> float:
+    prompts = [make_prompt(SHAPES[i % len(SHAPES)]) for i in range(batch)]
+    sample_images(model, prompts[:4], seed=1, steps=1)  # warm-up
+    start = time.perf_counter()
+    sample_images(model, prompts, seed=1, steps=steps, batch=batch)
+    return batch / (time.perf_counter() - start)
+
+
+def build_all_rewards(judge_dir=None) -> dict:
+    return {n: build_reward(n, **({"judge_dir": judge_dir} if n in JUDGE_SPECS else {}))
+            for n in REWARDS.names()}
+
+
+@torch.no_grad()
+def score_all(images, prompts, rewards: dict) -> dict[str, torch.Tensor]:
+    return {name: r(images, prompts).float().cpu() for name, r in rewards.items()}
+
+
+def style_fractions(scores: dict, suffix: str = "") -> dict[str, float]:
+    """Fraction of samples whose dominant style (argmax of the style judges) is each style."""
+    dominant = torch.stack([scores[s + suffix] for s in STYLES], dim=1).argmax(dim=1)
+    return {s: round((dominant == i).float().mean().item(), 4) for i, s in enumerate(STYLES)}
+
+
+def correlations(scores: dict) -> dict[str, dict[str, float | None]]:
+    """Pearson correlation of every pair of rewards (None where a reward is constant)."""
+    names = list(scores)
+    mat = torch.corrcoef(torch.stack([scores[n].double() for n in names]))
+    return {a: {b: None if torch.isnan(mat[i, j]) else round(mat[i, j].item(), 4)
+                for j, b in enumerate(names)} for i, a in enumerate(names)}
+
+
+def complement_gaps(scores: dict, ranges: dict) -> dict[str, float]:
+    """Std of r_a + r_b (each normalised by its range): 0 for exact complements, r_b = 1 - r_a."""
+    norm = {n: normalise(scores[n], ranges[n]) for n in scores}
+    return {f"{a}+{b}": round((norm[a] + norm[b]).std(unbiased=False).item(), 4)
+            for a, b in itertools.combinations(scores, 2)}
+
+
+def shape_accuracy(rewards: dict, name: str, images, prompts) -> float:
+    """Share of samples the shape classifier assigns to the prompted shape."""
+    with torch.no_grad():
+        pred = rewards[name].logits(images).argmax(dim=1).cpu()
+    target = torch.tensor([SHAPES.index(parse_prompt(p)[0]) for p in prompts])
+    return round((pred == target).float().mean().item(), 4)
+
+
+def world_report(model, n: int = 512, steps: int = 10, seed: int = 0, per_style: int = 128,
+                 judge_dir=None, speed_batch: int = 64) -> dict:
+    rewards = build_all_rewards(judge_dir)
+    train_names = [k for k, r in rewards.items() if not r.heldout]
+    prompts = [make_prompt(SHAPES[i % len(SHAPES)]) for i in range(n)]
+    images = sample_images(model, prompts, seed, steps)
+    scores = score_all(images, prompts, rewards)
+    steering = {}
+    for k, style in enumerate(STYLES):
+        p = [make_prompt(SHAPES[i % len(SHAPES)], style) for i in range(per_style)]
+        x = sample_images(model, p, seed + 1 + k, steps)
+        steering[style] = style_fractions(score_all(x, p, {s: rewards[s] for s in STYLES}))
+    index = read_index(judge_dir)
+    return {
+        "judges": {k: v["metrics"]["accuracy"] for k, v in index.items()},
+        "base": {
+            "samples": n,
+            "steps": steps,
+            "shape_accuracy": shape_accuracy(rewards, "adherence", images, prompts),
+            "shape_accuracy_heldout": shape_accuracy(rewards, "adherence_heldout", images, prompts),
+            "style_fractions": style_fractions(scores),
+            "style_fractions_heldout": style_fractions(scores, "_heldout"),
+            "mean_reward": {k: round(v.mean().item(), 4) for k, v in scores.items()},
+            "images_per_s": round(images_per_second(model, steps, speed_batch), 1),
+        },
+        "correlation": correlations(scores),
+        "complement_gap": complement_gaps({k: scores[k] for k in train_names},
+                                          {k: rewards[k].range for k in train_names}),
+        "style_word_steering": steering,
+    }
+
+
+def format_report(rep: dict) -> str:
+    base = rep["base"]
+    lines = ["judges (held-out accuracy):"]
+    lines += [f"  {k:20s} {v:.4f}" for k, v in rep["judges"].items()]
+    lines.append(f"base model, {base['samples']} samples, {base['steps']} steps, "
+                 f"{base['images_per_s']} images/s (batch of 64):")
+    lines.append(f"  shape accuracy {base['shape_accuracy']:.3f} "
+                 f"(held-out classifier {base['shape_accuracy_heldout']:.3f})")
+    lines.append("  dominant style " + "  ".join(f"{k} {v:.2f}"
+                                                 for k, v in base["style_fractions"].items()))
+    lines.append("  mean reward    " + "  ".join(f"{k} {v:.3f}"
+                                                 for k, v in base["mean_reward"].items()))
+    names = [k for k in rep["correlation"] if not k.endswith("_heldout")]
+    lines.append("correlation (training rewards):")
+    lines.append(" " * 15 + "".join(f"{k[:7]:>8s}" for k in names))
+    for a in names:
+        row = rep["correlation"][a]
+        lines.append(f"  {a:13s}" + "".join(
+            f"{'n/a' if row[b] is None else format(row[b], '.2f'):>8s}" for b in names))
+    lines.append("complement gap (std of normalised r_a + r_b; 0 = exact complements):")
+    lines += [f"  {k:26s} {v:.3f}" for k, v in rep["complement_gap"].items()]
+    lines.append("style-word steering ('a <style> of a <shape>' -> dominant style fractions):")
+    for word, fr in rep["style_word_steering"].items():
+        lines.append(f"  {word:11s}" + "  ".join(f"{k} {v:.2f}" for k, v in fr.items()))
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description="Report on the shapes world's rewards and base model.")
+    p.add_argument("--n", type=int, default=512, help="base-model samples over plain prompts")
+    p.add_argument("--per-style", type=int, default=128, help="samples per style word")
+    p.add_argument("--steps", type=int, default=10, help="Euler sampling steps")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1)
+    a = p.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    from paretoslider.worlds.pretrain import load_base_model
+
+    rep = world_report(load_base_model(), a.n, a.steps, a.seed, a.per_style)
+    print(format_report(rep))
+    print(json.dumps(rep))
+
+
+if __name__ == "__main__":
+    main()
