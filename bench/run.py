@@ -41,7 +41,7 @@ def run(cfg: DictConfig) -> None:
     check_writable(suite_dir)
     paths = Paths(suite_dir, Path(cfg.cache_dir) / suite.name)
     meta = {"config_hash": rec.config_hash(raw), "versions": rec.environment_versions(),
-            "commit": rec.git_commit(), "ref_point": list(suite.ref_point)}
+            "commit": rec.git_commit(Path(__file__).resolve().parent), "ref_point": list(suite.ref_point)}
     start = time.perf_counter()
     print(f"suite {suite.name}: {len(suite.methods)} methods x {len(suite.seeds)} seeds x "
           f"{len(suite.eval_ws())} preferences; results in {suite_dir}")

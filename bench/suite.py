@@ -45,7 +45,8 @@ class Suite:
         return len(self.objectives)
 
     def eval_ws(self) -> np.ndarray:
-        return eval_grid(self.M, **self.grid)
+        """The evaluation grid; `grid.n` is points (M = 2) or Das-Dennis partitions (M > 2)."""
+        return np.round(eval_grid(self.M, **self.grid).double().numpy(), 6)
 
     def train_config(self) -> TrainConfig:
         return TrainConfig(**self.trainer)

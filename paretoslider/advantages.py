@@ -19,7 +19,8 @@ def _group_stats(values: torch.Tensor, groups: torch.Tensor):
     count = torch.zeros(n_groups, 1, dtype=values.dtype).index_add_(
         0, inverse, torch.ones(len(inverse), 1, dtype=values.dtype)
     )
-    total = torch.zeros(n_groups, values.shape[1], dtype=values.dtype).index_add_(0, inverse, values)
+    total = torch.zeros(n_groups, values.shape[1], dtype=values.dtype)
+    total.index_add_(0, inverse, values)
     mean = total / count
     centred = values - mean.gather(0, idx)
     var = torch.zeros_like(mean).index_add_(0, inverse, centred**2) / count

@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file
 from safetensors.torch import save as save_bytes
 
@@ -91,8 +92,8 @@ def load_optimizer_state(opt, tensors: dict, groups_and_scalars: list, prefix: s
     groups, scalars = groups_and_scalars
     state: dict[int, dict] = {}
     for name, val in tensors.items():
-        head, idx, key = name.split("/", 2)
-        if head == prefix:
+        if name.startswith(prefix + "/"):  # other tensors of the checkpoint share the file
+            _, idx, key = name.split("/", 2)
             state.setdefault(int(idx), {})[key] = val
     for name, val in scalars.items():
         idx, key = name.split("/", 1)
@@ -106,3 +107,30 @@ def rng_to_json(state: torch.Tensor) -> str:
 
 def rng_from_json(text: str) -> torch.Tensor:
     return torch.frombuffer(bytearray(base64.b64decode(text)), dtype=torch.uint8).clone()
+
+
+def atomic_write_json(path, obj) -> None:
+    """Write JSON so that readers see the old file or the new one, never half of one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, json.dumps(obj, sort_keys=True, indent=1).encode())
+
+
+def save_tensors(path, tensors: dict[str, torch.Tensor]) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, save_bytes({k: v.detach().cpu().contiguous() for k, v in tensors.items()}))
+
+
+def load_tensors(path) -> dict[str, torch.Tensor]:
+    try:
+        return load_file(str(path))
+    except (OSError, SafetensorError) as exc:  # truncated or foreign: say which, in one line
+        raise ValueError(f"corrupt or unreadable tensor file {path}: {exc}") from None
+
+
+def dict_hash(config: dict) -> str:
+    """Stable 16-hex-digit hash of a JSON-able dict (key order does not matter)."""
+    import hashlib
+
+    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]

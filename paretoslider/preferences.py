@@ -146,7 +146,8 @@ def make_w_sampler(name: str, num_objectives: int, seed: int = 0, alpha=1.0, w=N
             raise ValueError("the 'fixed' w-sampler needs a w")
         sampler = FixedSampler(w, seed)
         if sampler.num_objectives != num_objectives:
-            raise ValueError(f"fixed w has {sampler.num_objectives} entries, expected {num_objectives}")
+            got = sampler.num_objectives
+            raise ValueError(f"fixed w has {got} entries, expected {num_objectives}")
         return sampler
     raise ValueError(f"unknown w-sampler {name!r}; known: dirichlet, fixed, structured")
 

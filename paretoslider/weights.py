@@ -30,12 +30,16 @@ def _looks_like_path(model: str) -> bool:
 
 def hint(model: str, what: str, env_var: str | None, reason: str) -> str:
     """The one-line message of a MissingWeightsError."""
+    override = f"; or set {env_var} to such a directory" if env_var else ""
+    if Path(model).expanduser().is_dir() or _looks_like_path(model):
+        return (f"{what} weights at {model!r} not found: {reason}. Point to a complete local "
+                f"directory in the Hugging Face layout{override}")
     cache = os.environ.get("HF_HOME", "~/.cache/huggingface")
-    override = f" (or set {env_var}=/path/to/{Path(model).name})" if env_var else ""
     return (
-        f"{what} weights {model!r} not found: {reason}. Provide them as a local directory in the "
-        f"Hugging Face layout{override}, or set HF_HOME to a folder whose hub/ cache holds "
-        f"{model!r} (currently {cache}; fill it with `hf download {model}` where the hub is reachable)"
+        f"{what} weights {model!r} not found: {reason}. Provide them as a local directory in "
+        f"the Hugging Face layout (pass its path{override}), or set HF_HOME to a folder whose "
+        f"hub/ cache holds {model!r} (now {cache}; fill it with `hf download {model}` on a "
+        f"machine that reaches the hub)"
     )
 
 

@@ -11,6 +11,10 @@ def _register_builtin() -> None:
 
     BACKBONES.register("tiny_sd3")(TinySD3)
 
+    from paretoslider.backbones.sd3 import SD3Backbone
+
+    BACKBONES.register("sd3")(SD3Backbone.from_pretrained)  # SD3.5 from local or cached weights
+
 
 _register_builtin()
 

@@ -79,7 +79,8 @@ class MLPFlow(FlowBackbone):
             if self.preference is None:
                 raise ValueError("w was given but add_preference was never called")
             if w.shape != (x_t.shape[0], self.num_objectives):
-                raise ValueError(f"w must be ({x_t.shape[0]}, {self.num_objectives}), got {tuple(w.shape)}")
+                want = (x_t.shape[0], self.num_objectives)
+                raise ValueError(f"w must be {want}, got {tuple(w.shape)}")
             temb = temb + self.preference(w.to(x_t.dtype))
         h = self.inp(x_t)
         for block in self.blocks:

@@ -65,7 +65,9 @@ class TrainConfig:
                 f"unknown scalarisation {self.scalarisation!r}; known: {', '.join(SCALARISATIONS)}"
             )
         if self.loss == "nft_single" and self.scalarisation == "early":
-            raise ValueError("loss 'nft_single' sums per-objective advantages: use scalarisation 'late'")
+            raise ValueError(
+                "loss 'nft_single' sums per-objective advantages: use scalarisation 'late'"
+            )
         if self.budget_passes is not None and self.budget_passes <= 0:
             raise ValueError(f"budget_passes must be > 0, got {self.budget_passes}")
         for name in ("K", "G", "sampling_steps", "minibatch", "steps_per_epoch", "threads"):

@@ -62,7 +62,10 @@ class Trainer:
             backbone_cfg = type(backbone).__name__
         extra = {"prompts": self.prompts, "objectives": self.objectives, "backbone": backbone_cfg}
         self.config_hash = config_hash(cfg, extra)
-        self.state = build_state(backbone, cfg, self.num_objectives)
+        # seeded: the LoRA / preference-module init must not depend on what ran before
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(stable_seed(cfg.seed, "init"))
+            self.state = build_state(backbone, cfg, self.num_objectives)
         self.cost = Cost()
         self.history: list[dict] = []
         self.stopped_by_budget = False
@@ -79,7 +82,8 @@ class Trainer:
         n = self.cfg.prompts_per_epoch
         if n is None or n >= len(self.prompts):
             return list(self.prompts)
-        idx = torch.randperm(len(self.prompts), generator=_generator(self.cfg.seed, "prompts", epoch))
+        gen = _generator(self.cfg.seed, "prompts", epoch)
+        idx = torch.randperm(len(self.prompts), generator=gen)
         return [self.prompts[i] for i in sorted(idx[:n].tolist())]
 
     def epoch_passes(self) -> int:
@@ -92,7 +96,8 @@ class Trainer:
         ws = torch.stack([self.w_sampler(p, e, cfg.K) for p in prompts])
         with timed(cost, "model_seconds"):
             rollout = sample(
-                self.policy, prompts, ws, cfg.G, cfg.sampling_steps, _generator(cfg.seed, "sample", e),
+                self.policy, prompts, ws, cfg.G, cfg.sampling_steps,
+                _generator(cfg.seed, "sample", e),
                 shift=cfg.shift, w_conditioned=cfg.w_conditioned, sde=cfg.loss == "grpo",
                 noise_level=cfg.noise_level, chunk=cfg.minibatch, cost=cost,
             )
@@ -105,7 +110,7 @@ class Trainer:
         cost.wall_seconds += time.perf_counter() - start
         record = {
             "epoch": self.state.epoch,
-            "reward_mean": dict(zip(self.objectives, rewards.mean(0).tolist())),
+            "reward_mean": dict(zip(self.objectives, rewards.mean(0).tolist(), strict=True)),
             "zero_std_frac": adv.zero_std_frac,
             "passes": cost.passes,
             **stats,
@@ -171,7 +176,9 @@ class Trainer:
         torch.set_rng_state(ckpt.rng_from_json(meta["torch_rng"]))
 
 
-def train(backbone, rewards, prompts, cfg: TrainConfig, decode=None, checkpoint_dir=None) -> Trainer:
+def train(
+    backbone, rewards, prompts, cfg: TrainConfig, decode=None, checkpoint_dir=None
+) -> Trainer:
     """Build a Trainer, resume from `checkpoint_dir` if it holds a checkpoint, train, return it."""
     trainer = Trainer(backbone, rewards, prompts, cfg, decode)
     if checkpoint_dir is not None and ckpt.has_checkpoint(checkpoint_dir):

@@ -54,7 +54,9 @@ def build_state(backbone: nn.Module, cfg: TrainConfig, num_objectives: int) -> T
         if have is None:
             backbone.add_preference(num_objectives, cfg.preference_mode)
         elif have != num_objectives:
-            raise ValueError(f"backbone is conditioned on {have} objectives, the run has {num_objectives}")
+            raise ValueError(
+                f"backbone is conditioned on {have} objectives, the run has {num_objectives}"
+            )
     if cfg.full_finetune:
         backbone.requires_grad_(True)
     else:

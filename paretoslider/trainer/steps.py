@@ -114,7 +114,8 @@ def score(
         v = torch.as_tensor(r(images, list(prompts)), dtype=torch.float32).detach()
         if v.shape != (x0.shape[0],):
             name = getattr(r, "name", repr(r))
-            raise ValueError(f"reward {name} returned shape {tuple(v.shape)}, expected ({x0.shape[0]},)")
+            want = (x0.shape[0],)
+            raise ValueError(f"reward {name} returned shape {tuple(v.shape)}, expected {want}")
         cols.append(v)
     return torch.stack(cols, dim=1)
 

@@ -67,7 +67,9 @@ def update_nft(state, rollout: Rollout, adv: AdvantageBatch, cfg, generator, cos
             for j in range(n_used):
                 t = grid[perm[mb, j]]
                 eps = torch.randn(x0.shape, generator=generator)
-                loss = nft_minibatch_loss(state, x0, cond, w_in, adv.adv[mb], adv.weights[mb], t, eps, cfg)
+                loss = nft_minibatch_loss(
+                    state, x0, cond, w_in, adv.adv[mb], adv.weights[mb], t, eps, cfg
+                )
                 (loss * len(mb) / n_terms).backward()
                 losses.append(loss.item())
                 if cost is not None:
@@ -94,7 +96,8 @@ def update_grpo(state, rollout: Rollout, adv: AdvantageBatch, cfg, generator, co
                 t, t_next = traj.times[j], traj.times[j + 1]
                 x, x_next = traj.states[j, mb], traj.states[j + 1, mb]
                 tt = torch.full((len(mb),), t)
-                new = sde_step(x, state.policy(x, tt, cond, w_in), t, t_next, cfg.noise_level, sample=x_next)
+                v = state.policy(x, tt, cond, w_in)
+                new = sde_step(x, v, t, t_next, cfg.noise_level, sample=x_next)
                 with torch.no_grad():
                     v_ref = state.reference(x, tt, cond, None)
                     ref = sde_step(x, v_ref, t, t_next, cfg.noise_level, sample=x_next)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -17,8 +18,9 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from paretoslider import checkpoint as ckpt
 from paretoslider.backbones.tiny_sd3 import TinySD3
-from paretoslider.checkpoint import atomic_write_json, config_hash, load_tensors, save_tensors
+from paretoslider.checkpoint import atomic_write_json, dict_hash, load_tensors, save_tensors
 from paretoslider.worlds import shapes
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -94,20 +96,19 @@ def pretrain(cfg: PretrainConfig, out: Path = BASE_WEIGHTS, cache: Path = CACHE,
     checkpoint behind, and returns None.
     """
     torch.set_num_threads(cfg.threads)
-    key = config_hash({k: v for k, v in asdict(cfg).items() if k != "threads"})  # speed only
-    ckpt = cache / key
+    key = dict_hash({k: v for k, v in asdict(cfg).items() if k != "threads"})  # speed only
+    ckpt_dir = cache / key
     model = build_model(cfg)
     ema = build_model(cfg)
     ema.load_state_dict(model.state_dict())
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0)
     gen = torch.Generator().manual_seed(cfg.seed)
     step, wall, losses = 0, 0.0, []
-    if (ckpt / "state.json").exists():  # resume
-        meta = json.loads((ckpt / "state.json").read_text())
-        tensors = load_tensors(ckpt / "state.safetensors")
-        model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
-        ema.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("ema.")})
-        opt.load_state_dict(_optimizer_from_tensors(opt, tensors, meta["optimizer"]))
+    if ckpt.has_checkpoint(ckpt_dir):  # resume
+        tensors, meta = ckpt.load_checkpoint(ckpt_dir, key)
+        model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model/")})
+        ema.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("ema/")})
+        ckpt.load_optimizer_state(opt, tensors, meta["optimizer"])
         gen.set_state(tensors["rng"])
         step, wall, losses = meta["step"], meta["wall_s"], meta["losses"]
     data, prompts = make_dataset(cfg)
@@ -133,7 +134,7 @@ def pretrain(cfg: PretrainConfig, out: Path = BASE_WEIGHTS, cache: Path = CACHE,
         if step % 50 == 0:
             bar.set_postfix(loss=f"{sum(losses[-50:]) / 50:.4f}")
         if step % cfg.checkpoint_every == 0 or step == cfg.steps:
-            _save_state(ckpt, model, ema, opt, gen, step, time.perf_counter() - start, losses)
+            _save_state(ckpt_dir, key, model, ema, opt, gen, step, time.perf_counter() - start, losses)
     bar.close()
     if step < cfg.steps:
         return None
@@ -151,35 +152,22 @@ def _mean(xs):
     return round(sum(xs) / max(1, len(xs)), 5)
 
 
-def _save_state(ckpt: Path, model, ema, opt, gen, step, wall, losses):
-    tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
-    tensors |= {f"ema.{k}": v for k, v in ema.state_dict().items()}
-    opt_tensors, opt_meta = _optimizer_to_tensors(opt)
-    tensors |= opt_tensors
-    tensors["rng"] = gen.get_state()
-    save_tensors(ckpt / "state.safetensors", tensors)
-    atomic_write_json(ckpt / "state.json", {"step": step, "wall_s": wall, "losses": losses,
-                                            "optimizer": opt_meta})
+def _save_state(directory: Path, key: str, model, ema, opt, gen, step, wall, losses):
+    tensors = {f"model/{k}": v for k, v in model.state_dict().items()}
+    tensors |= {f"ema/{k}": v for k, v in ema.state_dict().items()}
+    opt_tensors, opt_rest = ckpt.optimizer_state(opt)
+    tensors |= opt_tensors | {"rng": gen.get_state()}
+    meta = {"config_hash": key, "step": step, "wall_s": wall, "losses": losses, "optimizer": opt_rest}
+    ckpt.save_checkpoint(directory, tensors, meta, tag=f"s{step:07d}")
 
 
-def _optimizer_to_tensors(opt):
-    sd = opt.state_dict()
-    tensors = {f"opt.{pid}.{name}": v for pid, st in sd["state"].items() for name, v in st.items()}
-    return tensors, {"param_groups": sd["param_groups"], "ids": list(sd["state"].keys())}
+def load_base_model(path: Path | str | None = None) -> TinySD3:
+    """The pretrained base model, frozen and in eval mode.
 
-
-def _optimizer_from_tensors(opt, tensors, meta):
-    state = {pid: {} for pid in meta["ids"]}
-    for k, v in tensors.items():
-        if k.startswith("opt."):
-            _, pid, name = k.split(".", 2)
-            state[int(pid)][name] = v
-    return {"state": state, "param_groups": meta["param_groups"]}
-
-
-def load_base_model(path: Path | str = BASE_WEIGHTS) -> TinySD3:
-    """The pretrained base model, frozen and in eval mode."""
-    path = Path(path)
+    The default is the committed model; the variable PARETOSLIDER_BASE_MODEL points
+    elsewhere (a model of one's own, or a micro model for quick checks).
+    """
+    path = Path(path or os.environ.get("PARETOSLIDER_BASE_MODEL") or BASE_WEIGHTS)
     meta_path = path.with_suffix(".json")
     if not path.exists() or not meta_path.exists():
         raise FileNotFoundError(

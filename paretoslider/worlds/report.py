@@ -64,11 +64,22 @@ def correlations(scores: dict) -> dict[str, dict[str, float | None]]:
                 for j, b in enumerate(names)} for i, a in enumerate(names)}
 
 
-def complement_gaps(scores: dict, ranges: dict) -> dict[str, float]:
-    """Std of r_a + r_b (each normalised by its range): 0 for exact complements, r_b = 1 - r_a."""
-    norm = {n: normalise(scores[n], ranges[n]) for n in scores}
-    return {f"{a}+{b}": round((norm[a] + norm[b]).std(unbiased=False).item(), 4)
-            for a, b in itertools.combinations(scores, 2)}
+def complement_gaps(scores: dict, ranges: dict, relative: bool = False) -> dict:
+    """Std of r_a + r_b, each normalised by its range: 0 for exact complements, r_b = 1 - r_a.
+
+    Unclipped, so that rewards saturating at a range end do not pass for complements. With
+    `relative`, divided by std(r_a) + std(r_b): 0 for complements, 1 for r_a = r_b, about 0.7
+    for independent rewards of equal spread, None where both are constant.
+    """
+    norm = {n: normalise(scores[n], ranges[n], clip=False) for n in scores}
+    out = {}
+    for a, b in itertools.combinations(scores, 2):
+        gap = (norm[a] + norm[b]).std(unbiased=False).item()
+        if relative:
+            spread = (norm[a].std(unbiased=False) + norm[b].std(unbiased=False)).item()
+            gap = gap / spread if spread > 1e-12 else None
+        out[f"{a}+{b}"] = None if gap is None else round(gap, 4)
+    return out
 
 
 def shape_accuracy(rewards: dict, name: str, images, prompts) -> float:
@@ -92,6 +103,8 @@ def world_report(model, n: int = 512, steps: int = 10, seed: int = 0, per_style:
         x = sample_images(model, p, seed + 1 + k, steps)
         steering[style] = style_fractions(score_all(x, p, {s: rewards[s] for s in STYLES}))
     index = read_index(judge_dir)
+    train_scores = {k: scores[k] for k in train_names}
+    train_ranges = {k: rewards[k].range for k in train_names}
     return {
         "judges": {k: v["metrics"]["accuracy"] for k, v in index.items()},
         "base": {
@@ -105,8 +118,8 @@ def world_report(model, n: int = 512, steps: int = 10, seed: int = 0, per_style:
             "images_per_s": round(images_per_second(model, steps, speed_batch), 1),
         },
         "correlation": correlations(scores),
-        "complement_gap": complement_gaps({k: scores[k] for k in train_names},
-                                          {k: rewards[k].range for k in train_names}),
+        "complement_gap": complement_gaps(train_scores, train_ranges),
+        "complement_gap_relative": complement_gaps(train_scores, train_ranges, relative=True),
         "style_word_steering": steering,
     }
 
@@ -130,8 +143,11 @@ def format_report(rep: dict) -> str:
         row = rep["correlation"][a]
         lines.append(f"  {a:13s}" + "".join(
             f"{'n/a' if row[b] is None else format(row[b], '.2f'):>8s}" for b in names))
-    lines.append("complement gap (std of normalised r_a + r_b; 0 = exact complements):")
-    lines += [f"  {k:26s} {v:.3f}" for k, v in rep["complement_gap"].items()]
+    lines.append("complement gap: std of normalised r_a + r_b (0 = exact complements), and the")
+    lines.append("  same relative to std r_a + std r_b (0 complements, ~0.7 independent, 1 equal):")
+    for k, v in rep["complement_gap"].items():
+        rel = rep["complement_gap_relative"][k]
+        lines.append(f"  {k:26s} {v:.3f}  {'n/a' if rel is None else format(rel, '.2f'):>5s}")
     lines.append("style-word steering ('a <style> of a <shape>' -> dominant style fractions):")
     for word, fr in rep["style_word_steering"].items():
         lines.append(f"  {word:11s}" + "  ".join(f"{k} {v:.2f}" for k, v in fr.items()))
@@ -145,11 +161,13 @@ def main(argv=None) -> None:
     p.add_argument("--steps", type=int, default=10, help="Euler sampling steps")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--weights", help="base model weights (default: the committed ones)")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     from paretoslider.worlds.pretrain import load_base_model
 
-    rep = world_report(load_base_model(), a.n, a.steps, a.seed, a.per_style)
+    model = load_base_model(a.weights) if a.weights else load_base_model()
+    rep = world_report(model, a.n, a.steps, a.seed, a.per_style)
     print(format_report(rep))
     print(json.dumps(rep))
 

@@ -5,6 +5,7 @@ import copy
 
 import torch
 
+import baselines  # noqa: F401  (registers the methods the tests look up)
 from paretoslider.backbones.tiny_sd3 import TinySD3
 from paretoslider.methods import SuiteContext
 from paretoslider.trainer.config import TrainConfig
@@ -34,12 +35,12 @@ def tiny_model(seed: int = 0) -> TinySD3:
 
 
 def tiny_cfg(**kw) -> TrainConfig:
-    base = dict(K=1, G=2, sampling_steps=2, lora_rank=2, lora_alpha=4, epochs=1, lr=1e-2,
-                progress=False, objectives=("photo", "sketch"))
+    base = {"K": 1, "G": 2, "sampling_steps": 2, "lora_rank": 2, "lora_alpha": 4, "epochs": 1,
+            "lr": 1e-2, "progress": False, "objectives": ("photo", "sketch")}
     return TrainConfig(**(base | kw))
 
 
-def tiny_ctx(budget=None, regime="equal_total", n_prompts=len(PROMPTS), **kw) -> SuiteContext:
+def tiny_ctx(budget=None, regime="equal_total", n_prompts=2, **kw) -> SuiteContext:
     return SuiteContext(objectives=("photo", "sketch"), base_cfg=tiny_cfg(**kw),
                         fixed_grid=[(1.0, 0.0), (0.5, 0.5), (0.0, 1.0)], budget_passes=budget,
                         budget_regime=regime, n_prompts=n_prompts)

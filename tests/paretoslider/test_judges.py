@@ -118,6 +118,14 @@ def test_complement_gap_and_correlation_known_answers():
     gaps = report.complement_gaps(scores, ranges)
     assert gaps["a+b"] == pytest.approx(0.0, abs=1e-6)
     assert gaps["a+c"] == pytest.approx(2 * a.std(unbiased=False).item(), rel=1e-3)
+    rel = report.complement_gaps({**scores, "k": torch.ones(100)}, {**ranges, "k": (0, 1)}, True)
+    assert rel["a+b"] == pytest.approx(0.0, abs=1e-6) and rel["a+c"] == pytest.approx(1.0)
+    assert rel["a+k"] == pytest.approx(1.0)  # a constant partner changes nothing
+    # Values beyond the range are not clipped: two saturated rewards are not complements.
+    out = report.complement_gaps({"x": a + 5, "y": 5 - a}, ranges)
+    assert out["x+y"] == pytest.approx(0.0, abs=1e-5)
+    out = report.complement_gaps({"x": a + 5, "y": a + 5}, ranges)
+    assert out["x+y"] > 0.5
     corr = report.correlations({**scores, "flat": torch.ones(100)})
     assert corr["a"]["b"] == pytest.approx(-1.0) and corr["a"]["c"] == pytest.approx(1.0)
     assert corr["a"]["flat"] is None
@@ -139,5 +147,6 @@ def test_world_report_runs_on_a_random_standin_model():
     assert 0.0 <= rep["base"]["shape_accuracy"] <= 1.0
     assert set(rep["style_word_steering"]) == set(STYLES)
     assert rep["correlation"]["photo"]["photo"] == pytest.approx(1.0)
-    assert "photo+sketch" in rep["complement_gap"]
+    assert "photo+sketch" in rep["complement_gap"] and "photo+sketch" in rep["complement_gap_relative"]
+    assert not any(k.endswith("_heldout") for pair in rep["complement_gap"] for k in pair.split("+"))
     json.loads(json.dumps(rep))  # the last line of the command is this, as JSON

@@ -1,0 +1,64 @@
+"""`python -m bench.doctor`: check the environment and say what is wrong, one line each."""
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+import sys
+from pathlib import Path
+
+
+def checks() -> list[tuple[bool, str]]:
+    out: list[tuple[bool, str]] = []
+    try:
+        import torch
+
+        cuda = torch.version.cuda
+        out.append((True, f"torch {torch.__version__} ({'CUDA ' + cuda if cuda else 'CPU build'}), "
+                          f"{torch.get_num_threads()} threads, {os.cpu_count()} cores"))
+        if cuda and not torch.cuda.is_available():
+            out.append((False, "a CUDA build of torch without a GPU: reinstall torch==2.13.0 (CPU)"))
+    except ImportError:
+        out.append((False, "torch is not installed: run `make test` or `pip install torch==2.13.0`"))
+    for name in ("diffusers", "transformers", "peft", "pymoo", "hydra", "safetensors"):
+        try:
+            mod = importlib.import_module(name)
+            out.append((True, f"{name} {getattr(mod, '__version__', '?')}"))
+        except ImportError:
+            out.append((False, f"{name} missing: run `pip install -e .`"))
+    assets = Path(__file__).resolve().parent.parent / "paretoslider" / "assets"
+    base = assets / "base_tiny.safetensors"
+    out.append((base.exists(), f"base model {'found' if base.exists() else 'missing'} at {base}"
+                + ("" if base.exists() else ": run `python -m paretoslider.worlds.pretrain`")))
+    judges = sorted(p.stem for p in (assets / "judges").glob("*.safetensors"))
+    out.append((bool(judges), f"judges: {', '.join(judges) or 'none'}"
+                + ("" if judges else ": run `python -m paretoslider.rewards.train_judges`")))
+    free = shutil.disk_usage(".").free / 2**30
+    out.append((free > 1, f"{free:.1f} GiB free on disk"))
+    url = os.environ.get("PARETOSLIDER_REWARD_SERVER")
+    if url:
+        out.append(_server(url))
+    return out
+
+
+def _server(url: str) -> tuple[bool, str]:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url.rstrip("/") + "/health", timeout=3) as r:
+            return True, f"reward server {url}: {r.read().decode()[:80]}"
+    except OSError as exc:
+        return False, f"reward server {url} unreachable: {exc}"
+
+
+def main() -> int:
+    results = checks()
+    for ok, line in results:
+        print(f"[{'ok' if ok else 'FAIL'}] {line}")
+    bad = sum(not ok for ok, _ in results)
+    print("all checks passed" if not bad else f"{bad} problem(s) found")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
