@@ -5,7 +5,9 @@ plain prompt ("a circle"), and the vertex of each objective that names a style o
 shapes world (photo, sketch, watercolor, neon) asks for that style ("a sketch of a
 circle"). An objective that is not a style (adherence, jpeg, ...) has no word to add, so it
 gets no point of its own: near its vertex the plain prompt answers. At a preference w the
-nearest coarse point (Euclidean; ties go to the centre) decides the rewrite.
+nearest coarse point (Euclidean; ties go to the centre) decides the rewrite. Rewrites
+follow the shapes world's prompt grammar (make_prompt / parse_prompt); a prompt naming no
+shape is refused by parse_prompt.
 """
 from __future__ import annotations
 

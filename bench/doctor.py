@@ -14,8 +14,9 @@ def checks() -> list[tuple[bool, str]]:
         import torch
 
         cuda = torch.version.cuda
-        out.append((True, f"torch {torch.__version__} ({'CUDA ' + cuda if cuda else 'CPU build'}), "
-                          f"{torch.get_num_threads()} threads, {os.cpu_count()} cores"))
+        build = f"CUDA {cuda}" if cuda else "CPU build"
+        line = f"torch {torch.__version__} ({build}), {torch.get_num_threads()} threads, "
+        out.append((True, line + f"{os.cpu_count()} cores"))
         if cuda and not torch.cuda.is_available():
             out.append((False, "a CUDA build of torch without a GPU: reinstall torch==2.13.0 (CPU)"))
     except ImportError:

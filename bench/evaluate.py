@@ -33,14 +33,14 @@ class EvalSpec:
 
 
 @torch.no_grad()
-def generate(policy: Policy, spec: EvalSpec) -> torch.Tensor:
-    """Images in [0, 1] for every (prompt, noise) of the spec, from the policy at its w."""
+def generate(policy: Policy, spec: EvalSpec, decode=to_unit_images) -> torch.Tensor:
+    """Decoded samples (images in [0, 1]) for every (prompt, noise) of the spec, at the policy's w."""
     model = policy.model
     rows = spec.rows()
     cond = model.encode_prompts([policy.rewrite(p) for p in rows])
     w = None if policy.w is None else policy.w.view(1, -1).expand(len(rows), -1)
     x0 = sample_ode(model, spec.noise(model.image_shape), cond, w, spec.steps)
-    return to_unit_images(x0)
+    return decode(x0)
 
 
 @torch.no_grad()

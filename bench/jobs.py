@@ -23,9 +23,7 @@ from bench.evaluate import EvalSpec, diversity, drift, generate, score_images, s
 from bench.suite import Suite
 from paretoslider.checkpoint import atomic_write_json
 from paretoslider.methods import METHODS, Policy, Unit
-from paretoslider.rewards import build_reward
 from paretoslider.trainer import Trainer, train
-from paretoslider.worlds.pretrain import load_base_model
 
 
 @dataclass
@@ -52,15 +50,17 @@ def pool(workers: int, threads: int) -> ProcessPoolExecutor:
 
 
 # ---------------------------------------------------------------- training
-def train_unit(unit: Unit, prompts: list[str], unit_dir: Path, log_path: Path) -> dict:
+def train_unit(suite: Suite, unit: Unit, unit_dir: Path, log_path: Path) -> dict:
     """Train one unit to completion (resuming if a checkpoint exists); returns its cost."""
     done = unit_dir / "done.json"
     if done.exists():
         return json.loads(done.read_text())
-    rewards = [build_reward(name) for name in unit.objectives]
+    world = suite.build_world()
+    rewards = [world.reward(name) for name in unit.objectives]
     cfg = copy.copy(unit.cfg)
     cfg.progress = False
-    trainer = train(load_base_model(), rewards, prompts, cfg, checkpoint_dir=unit_dir / "ckpt")
+    trainer = train(world.base_model(), rewards, suite.prompts, cfg, decode=world.decode,
+                    checkpoint_dir=unit_dir / "ckpt")
     if trainer.cost.passes == 0:
         raise RuntimeError(f"unit {unit.label}: the budget is too small for one epoch "
                            f"({trainer.epoch_passes()} passes)")
@@ -72,12 +72,12 @@ def train_unit(unit: Unit, prompts: list[str], unit_dir: Path, log_path: Path) -
     return summary
 
 
-def load_unit(unit: Unit, prompts: list[str], unit_dir: Path):
+def load_unit(suite: Suite, world, unit: Unit, unit_dir: Path):
     """The trained policy of a finished unit (rebuilt from the base model + its checkpoint)."""
-    rewards = [build_reward(name) for name in unit.objectives]
+    rewards = [world.reward(name) for name in unit.objectives]
     cfg = copy.copy(unit.cfg)
     cfg.progress = False
-    trainer = Trainer(load_base_model(), rewards, prompts, cfg)
+    trainer = Trainer(world.base_model(), rewards, suite.prompts, cfg, decode=world.decode)
     trainer.load(unit_dir / "ckpt")
     return trainer.policy.eval()
 
@@ -96,7 +96,7 @@ def run_training(suite: Suite, paths: Paths, workers: int, threads: int, say=pri
         return
     start = time.perf_counter()
     with pool(workers, threads) as ex:
-        futures = {ex.submit(train_unit, u, suite.prompts, paths.unit_dir(u),
+        futures = {ex.submit(train_unit, suite, u, paths.unit_dir(u),
                              paths.suite_dir / "train_logs" / f"{u.label}_seed{u.cfg.seed}.jsonl"): u
                    for u in todo.values()}
         for i, fut in enumerate(as_completed(futures), 1):
@@ -108,10 +108,6 @@ def run_training(suite: Suite, paths: Paths, workers: int, threads: int, say=pri
 
 
 # ---------------------------------------------------------------- evaluation
-def _scorers(suite: Suite) -> dict:
-    return {name: build_reward(name) for name in suite.scorers()}
-
-
 def evaluate_run(suite: Suite, paths: Paths, method_name: str, seed: int, meta: dict) -> int:
     """Evaluate one (method, seed) on the whole grid; returns the number of new records."""
     method = METHODS.get(method_name)()
@@ -122,23 +118,26 @@ def evaluate_run(suite: Suite, paths: Paths, method_name: str, seed: int, meta: 
     todo = [(i, w) for i, w in enumerate(grid) if rec.record_key(method_name, seed, w) not in done]
     if not todo:
         return 0
-    trained = {u.label: load_unit(u, suite.prompts, paths.unit_dir(u)) for u in units}
+    world = suite.build_world()
+    trained = {u.label: load_unit(suite, world, u, paths.unit_dir(u)) for u in units}
     summaries = [json.loads((paths.unit_dir(u) / "done.json").read_text()) for u in units]
-    base = load_base_model()
+    base = world.base_model()
     spec = EvalSpec(suite.prompts, **suite.eval)
-    scorers = _scorers(suite)
-    base_images = generate(Policy(base), spec)
+    scorers = {name: world.reward(name) for name in suite.scorers()}
+    base_images = generate(Policy(base), spec, world.decode)
     cost = _method_cost(summaries, paths, units)
     for i, w in todo:
         policy = method.policy(ctx, trained, base, tuple(float(x) for x in w))
-        images = generate(policy, spec)
+        images = generate(policy, spec, world.decode)
         values = score_images(images, spec.rows(), scorers)
-        png = Path("samples") / method_name / f"seed{seed}_w{i}.png"
-        (paths.suite_dir / png).parent.mkdir(parents=True, exist_ok=True)
-        strip_image(images, spec).save(paths.suite_dir / png)
+        png = Path("samples") / method_name / f"seed{seed}_w{i}.png" if world.images else None
+        if png is not None:
+            (paths.suite_dir / png).parent.mkdir(parents=True, exist_ok=True)
+            strip_image(images, spec).save(paths.suite_dir / png)
         _append_sample_values(paths.suite_dir / "samples" / method_name / f"seed{seed}.json", w, values, suite)
         rec.append_record(paths.records, _record(suite, method, seed, w, i, values, images,
-                                                 base_images, spec, cost, policy, png, meta))
+                                                 base_images, spec, cost, policy, png, meta,
+                                                 {k: list(s.range) for k, s in scorers.items()}))
     return len(todo)
 
 
@@ -159,10 +158,10 @@ def _append_sample_values(path: Path, w, values: dict, suite: Suite) -> None:
     atomic_write_json(path, {"cells": cells})
 
 
-def _record(suite, method, seed, w, i, values, images, base_images, spec, cost, policy, png, meta):
+def _record(suite, method, seed, w, i, values, images, base_images, spec, cost, policy, png, meta,
+            ranges):
     means = {k: float(np.mean(v)) for k, v in values.items()}
     judges = [*suite.heldout] + ([suite.adherence] if suite.adherence else [])
-    ranges = {k: list(build_reward(k).range) for k in values}
     return {
         "suite": suite.name, "method": method.name, "seed": int(seed),
         "w": [float(x) for x in w], "w_index": i,
@@ -173,7 +172,7 @@ def _record(suite, method, seed, w, i, values, images, base_images, spec, cost, 
                     "diversity": diversity(images, spec), "drift": drift(images, base_images)},
         "w_dependent": method.w_dependent,
         "cost": {**cost, "slider_change_cost": policy.switch_seconds},
-        "sample_png": str(png), **meta,
+        "sample_png": None if png is None else str(png), **meta,
     }
 
 

@@ -52,7 +52,25 @@ def run(cfg: DictConfig) -> None:
     if cfg.report:
         build_report(suite_dir)
         print(f"report written to {suite_dir}")
-    print(f"total wall time {time.perf_counter() - start:.0f} s")
+    wall = time.perf_counter() - start
+    write_provenance(suite_dir, meta, wall)
+    print(f"total wall time {wall:.0f} s")
+
+
+def write_provenance(suite_dir: Path, meta: dict, wall: float) -> None:
+    """run.json: the command, commit, machine and wall time of the invocation that last ran."""
+    import os
+    import platform
+
+    from paretoslider.checkpoint import atomic_write_json
+
+    atomic_write_json(suite_dir / "run.json", {
+        "command": "python -m bench.run " + " ".join(sys.argv[1:]),
+        "commit": meta["commit"], "config_hash": meta["config_hash"],
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                    "processor": platform.processor() or platform.machine()},
+        "wall_s": round(wall, 1), "finished": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    })
 
 
 @hydra.main(config_path="conf", config_name="config", version_base="1.3")

@@ -14,8 +14,8 @@ import numpy as np
 import baselines  # noqa: F401  (registers the baseline methods)
 from paretoslider.methods import METHODS, SuiteContext
 from paretoslider.preferences import eval_grid, validate_w
-from paretoslider.rewards import REWARDS
 from paretoslider.trainer.config import TrainConfig
+from paretoslider.worlds import WORLDS, build_world
 
 
 class SuiteError(ValueError):
@@ -38,11 +38,15 @@ class Suite:
     trainer: dict
     adherence: str | None = None
     world: str = "shapes"
+    world_options: dict = field(default_factory=dict)
     method_options: dict = field(default_factory=dict)
 
     @property
     def M(self) -> int:
         return len(self.objectives)
+
+    def build_world(self):
+        return build_world(self.world, **self.world_options)
 
     def eval_ws(self) -> np.ndarray:
         """The evaluation grid; `grid.n` is points (M = 2) or Das-Dennis partitions (M > 2)."""
@@ -95,8 +99,16 @@ def load_suite(raw: dict[str, Any], only_methods: list[str] | None = None) -> Su
 def _validate(s: Suite) -> None:
     if s.M < 2:
         raise SuiteError(f"suite {s.name} needs at least 2 objectives, got {s.objectives}")
-    _check_names("reward", s.objectives + s.heldout + ([s.adherence] if s.adherence else []),
-                 REWARDS)
+    _check_names("world", [s.world], WORLDS)
+    try:
+        world = s.build_world()
+    except (TypeError, ValueError) as exc:
+        raise SuiteError(f"world_options: {exc}") from None
+    known = world.reward_names()
+    unknown = [n for n in s.scorers() if n not in known]
+    if unknown:
+        raise SuiteError(f"unknown reward {', '.join(map(repr, unknown))} in world {s.world}; "
+                         f"known: {', '.join(known)}")
     _check_names("method", s.methods, METHODS)
     if len(s.heldout) != s.M:
         raise SuiteError(f"heldout has {len(s.heldout)} judges for {s.M} objectives")

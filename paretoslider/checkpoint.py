@@ -82,7 +82,7 @@ def optimizer_state(opt: torch.optim.Optimizer, prefix: str = "optim") -> tuple[
     for idx, st in sd["state"].items():
         for key, val in st.items():
             if torch.is_tensor(val):
-                tensors[f"{prefix}/{idx}/{key}"] = val
+                tensors[f"{prefix}/{idx}/{key}"] = val.detach().clone()  # not the live buffer
             else:
                 scalars[f"{idx}/{key}"] = val
     return tensors, [sd["param_groups"], scalars]
@@ -94,7 +94,7 @@ def load_optimizer_state(opt, tensors: dict, groups_and_scalars: list, prefix: s
     for name, val in tensors.items():
         if name.startswith(prefix + "/"):  # other tensors of the checkpoint share the file
             _, idx, key = name.split("/", 2)
-            state.setdefault(int(idx), {})[key] = val
+            state.setdefault(int(idx), {})[key] = val.clone()
     for name, val in scalars.items():
         idx, key = name.split("/", 1)
         state.setdefault(int(idx), {})[key] = val

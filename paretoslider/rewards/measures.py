@@ -17,6 +17,7 @@ from PIL import Image
 from paretoslider.rewards.base import REWARDS, Reward
 
 JPEG_QUALITY = 95  # DDPO's setting
+MEASURES = ("jpeg", "colourfulness")
 
 
 def jpeg_kilobytes(images: torch.Tensor, quality: int = JPEG_QUALITY) -> torch.Tensor:

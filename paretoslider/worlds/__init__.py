@@ -1,0 +1,74 @@
+"""World registry: a world supplies the base model, its rewards and the decode rewards read.
+
+`shapes` is the embedded default (images); `gauss` is the known-answer world (vectors).
+Imports are lazy so that importing one world never loads the others' models.
+"""
+from __future__ import annotations
+
+from paretoslider.registry import Registry
+
+WORLDS: Registry = Registry("world")
+
+
+@WORLDS.register("shapes")
+class ShapesWorld:
+    images = True
+
+    def __init__(self, **options):
+        self.options = options
+
+    def base_model(self):
+        from paretoslider.worlds.pretrain import load_base_model
+
+        return load_base_model(self.options.get("base_model"))
+
+    def reward(self, name: str):
+        from paretoslider.rewards import build_reward
+
+        return build_reward(name)
+
+    def reward_names(self) -> list[str]:
+        from paretoslider.rewards import REWARDS
+
+        return REWARDS.names()
+
+    @staticmethod
+    def decode(x0):
+        return (x0.clamp(-1, 1) + 1) / 2
+
+
+@WORLDS.register("gauss")
+class GaussSuiteWorld:
+    """Linear rewards named linear0, linear1, ... along `directions` (M, d)."""
+
+    images = False
+
+    def __init__(self, directions=((1.0, 0.0), (0.0, 1.0)), hidden: int = 64, depth: int = 2,
+                 pretrain_steps: int = 300, seed: int = 0):
+        from paretoslider.worlds.gauss import GaussWorld
+
+        self.world = GaussWorld(directions)
+        self.model_args = {"dim": self.world.dim, "hidden": hidden, "depth": depth,
+                           "steps": pretrain_steps, "seed": seed}
+        self._rewards = {r.name: r for r in self.world.rewards()}
+
+    def base_model(self):
+        from paretoslider.worlds.gauss import make_base_model
+
+        return make_base_model(**self.model_args).eval().requires_grad_(False)
+
+    def reward(self, name: str):
+        if name not in self._rewards:
+            raise ValueError(f"unknown gauss reward {name!r}; known: {', '.join(self._rewards)}")
+        return self._rewards[name]
+
+    def reward_names(self) -> list[str]:
+        return list(self._rewards)
+
+    @staticmethod
+    def decode(x0):
+        return x0
+
+
+def build_world(name: str, **options):
+    return WORLDS.get(name)(**options)

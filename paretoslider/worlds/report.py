@@ -14,8 +14,9 @@ import time
 
 import torch
 
-from paretoslider.rewards import REWARDS, build_reward, normalise
+from paretoslider.rewards import build_reward, normalise
 from paretoslider.rewards.judges import JUDGE_SPECS, read_index
+from paretoslider.rewards.measures import MEASURES
 from paretoslider.samplers import sample_ode
 from paretoslider.worlds.shapes import SHAPES, STYLES, make_prompt, parse_prompt
 
@@ -24,11 +25,12 @@ def sample_images(model, prompts: list[str], seed: int, steps: int, batch: int =
     """Base-model samples in [0, 1] for `prompts`, from seeded noise, in batches."""
     gen = torch.Generator().manual_seed(seed)
     noise = torch.randn((len(prompts), *model.image_shape), generator=gen)
+    noise = noise.to(next(model.parameters()).device)  # drawn on CPU: same noise anywhere
     out = []
     for i in range(0, len(prompts), batch):
         cond = model.encode_prompts(prompts[i : i + batch])
         x0 = sample_ode(model, noise[i : i + batch], cond, steps=steps)
-        out.append((x0.clamp(-1, 1) + 1) / 2)
+        out.append(((x0.clamp(-1, 1) + 1) / 2).cpu())
     return torch.cat(out)
 
 
@@ -40,9 +42,13 @@ def images_per_second(model, steps: int, batch: int = 64) -> float:
     return batch / (time.perf_counter() - start)
 
 
-def build_all_rewards(judge_dir=None) -> dict:
+# The shapes world's rewards; real-scale ones in the same registry need downloaded weights.
+WORLD_REWARDS = (*sorted(JUDGE_SPECS), *MEASURES)
+
+
+def build_world_rewards(judge_dir=None) -> dict:
     return {n: build_reward(n, **({"judge_dir": judge_dir} if n in JUDGE_SPECS else {}))
-            for n in REWARDS.names()}
+            for n in WORLD_REWARDS}
 
 
 @torch.no_grad()
@@ -92,7 +98,7 @@ def shape_accuracy(rewards: dict, name: str, images, prompts) -> float:
 
 def world_report(model, n: int = 512, steps: int = 10, seed: int = 0, per_style: int = 128,
                  judge_dir=None, speed_batch: int = 64) -> dict:
-    rewards = build_all_rewards(judge_dir)
+    rewards = build_world_rewards(judge_dir)
     train_names = [k for k, r in rewards.items() if not r.heldout]
     prompts = [make_prompt(SHAPES[i % len(SHAPES)]) for i in range(n)]
     images = sample_images(model, prompts, seed, steps)
@@ -116,6 +122,7 @@ def world_report(model, n: int = 512, steps: int = 10, seed: int = 0, per_style:
             "style_fractions_heldout": style_fractions(scores, "_heldout"),
             "mean_reward": {k: round(v.mean().item(), 4) for k, v in scores.items()},
             "images_per_s": round(images_per_second(model, steps, speed_batch), 1),
+            "speed_batch": speed_batch,
         },
         "correlation": correlations(scores),
         "complement_gap": complement_gaps(train_scores, train_ranges),
@@ -129,7 +136,7 @@ def format_report(rep: dict) -> str:
     lines = ["judges (held-out accuracy):"]
     lines += [f"  {k:20s} {v:.4f}" for k, v in rep["judges"].items()]
     lines.append(f"base model, {base['samples']} samples, {base['steps']} steps, "
-                 f"{base['images_per_s']} images/s (batch of 64):")
+                 f"{base['images_per_s']} images/s (batch of {base['speed_batch']}):")
     lines.append(f"  shape accuracy {base['shape_accuracy']:.3f} "
                  f"(held-out classifier {base['shape_accuracy_heldout']:.3f})")
     lines.append("  dominant style " + "  ".join(f"{k} {v:.2f}"

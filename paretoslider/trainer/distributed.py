@@ -1,0 +1,196 @@
+"""Data-parallel training under accelerate: `accelerate launch -m paretoslider.trainer.distributed`.
+
+Each epoch's prompts are split across the processes (ranks); a prompt's K preferences come
+from the hash of (prompt, epoch, slot), so every rank would draw the same w for it, and its
+groups (prompt, w) never straddle two ranks: advantages stay exact without communication.
+Rewards are gathered for the epoch record; gradients are averaged across ranks by
+DistributedDataParallel during backward, before clipping and the optimizer step, so every
+rank applies the same update and the replicas (policy and EMA old policy) stay identical.
+
+With one process the DistributedTrainer is the plain Trainer: same draws, same result.
+"""
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+from torch.nn.parallel import DistributedDataParallel
+
+from paretoslider.preferences import stable_seed
+from paretoslider.trainer.config import TrainConfig
+from paretoslider.trainer.cost import timed
+from paretoslider.trainer.loop import Trainer
+from paretoslider.trainer.steps import advantages, sample, score
+from paretoslider.trainer.update import update
+
+COUNTERS = ("forward_passes", "backward_passes", "images")  # summed over ranks
+
+
+def shard_prompts(prompts: list[str], rank: int, world: int) -> list[str]:
+    """This rank's prompts (every world-th from `rank`). Ranks must run the same number of
+    backward passes, so the prompts must divide evenly."""
+    if len(prompts) % world:
+        raise ValueError(f"{len(prompts)} prompts per epoch do not split evenly over {world} "
+                         f"processes; use a multiple of {world} (prompts or prompts_per_epoch)")
+    return list(prompts[rank::world])
+
+
+class _DDPPolicy(DistributedDataParallel):
+    """DDP whose parameter names and attributes are the backbone's: the trainer addresses
+    parameters by name (EMA, checkpoints) and calls encode_prompts / image_shape on it."""
+
+    def __getattr__(self, name):
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            return getattr(self.module, name)
+
+    def named_parameters(self, *args, **kwargs):
+        return self.module.named_parameters(*args, **kwargs)
+
+    def parameters(self, *args, **kwargs):
+        return self.module.parameters(*args, **kwargs)
+
+
+class DistributedTrainer(Trainer):
+    def __init__(self, backbone, rewards, prompts, cfg: TrainConfig, decode=None, accelerator=None):
+        if accelerator is None:
+            from accelerate import Accelerator
+
+            accelerator = Accelerator()
+        self.accelerator = acc = accelerator
+        cfg = replace(cfg, progress=cfg.progress and acc.is_main_process)
+        super().__init__(backbone, rewards, prompts, cfg, decode)
+        if acc.num_processes > 1:
+            policy = self.state.policy
+            ids = [acc.local_process_index] if acc.device.type == "cuda" else None
+            # construction broadcasts rank 0's weights; the old policy then copies them
+            self.state.policy = _DDPPolicy(policy, device_ids=ids)
+            params, old = dict(policy.named_parameters()), dict(self.state.old.named_parameters())
+            with torch.no_grad():
+                for n in self.state.trainable:
+                    old[n].copy_(params[n])
+
+    def _seed_parts(self, *parts):
+        acc = self.accelerator
+        return (*parts, acc.process_index) if acc.num_processes > 1 else parts
+
+    def _generator(self, *parts) -> torch.Generator:
+        return torch.Generator().manual_seed(stable_seed(*self._seed_parts(*parts)))
+
+    def _gather(self, t: torch.Tensor) -> torch.Tensor:
+        acc = self.accelerator
+        return t if acc.num_processes == 1 else acc.gather(t.to(acc.device)).cpu()
+
+    def train_epoch(self) -> dict:
+        """Trainer.train_epoch on this rank's share of the prompts, then global bookkeeping."""
+        cfg, e, cost, acc = self.cfg, self.state.epoch, self.cost, self.accelerator
+        start = time.perf_counter()
+        before = {k: getattr(cost, k) for k in COUNTERS}
+        prompts = shard_prompts(self.epoch_prompts(e), acc.process_index, acc.num_processes)
+        ws = torch.stack([self.w_sampler(p, e, cfg.K) for p in prompts])
+        with timed(cost, "model_seconds"):
+            rollout = sample(
+                self.policy, prompts, ws, cfg.G, cfg.sampling_steps,
+                self._generator(cfg.seed, "sample", e),
+                shift=cfg.shift, w_conditioned=cfg.w_conditioned, sde=cfg.loss == "grpo",
+                noise_level=cfg.noise_level, chunk=cfg.minibatch, cost=cost,
+            )
+        with timed(cost, "reward_seconds"):
+            rewards = score(rollout.x0, rollout.prompts, self.rewards, self.decode)
+        adv = advantages(rewards, rollout.w, rollout.groups, cfg.loss, cfg.scalarisation)
+        with timed(cost, "model_seconds"):
+            stats = update(self.state, rollout, adv, cfg, self._generator(cfg.seed, "update", e), cost)
+        if acc.num_processes > 1:  # budgets and records count the whole epoch, all ranks
+            delta = torch.tensor([getattr(cost, k) - before[k] for k in COUNTERS], dtype=torch.float64)
+            total = acc.reduce(delta.to(acc.device), "sum").cpu()
+            for k, v0, d in zip(COUNTERS, before.values(), total.tolist(), strict=True):
+                setattr(cost, k, v0 + int(d))
+        all_rewards = self._gather(rewards)
+        zero_std = float(self._gather(torch.tensor([adv.zero_std_frac])).mean())
+        self.state.epoch += 1
+        cost.wall_seconds += time.perf_counter() - start
+        record = {
+            "epoch": self.state.epoch,
+            "reward_mean": dict(zip(self.objectives, all_rewards.mean(0).tolist(), strict=True)),
+            "zero_std_frac": zero_std,
+            "passes": cost.passes,
+            **stats,
+        }
+        self.history.append(record)
+        return record
+
+    def save(self, directory) -> int:
+        """Rank 0 writes (all replicas are identical); the others wait for it."""
+        nbytes = super().save(directory) if self.accelerator.is_main_process else 0
+        self.accelerator.wait_for_everyone()
+        return nbytes
+
+
+# ---------------------------------------------------------------------------- entry point
+def _build_backbone(spec: dict, device: str):
+    from paretoslider.backbones import BACKBONES
+
+    spec = dict(spec)
+    builder = BACKBONES.get(spec.pop("name"))
+    if "device" in inspect.signature(builder).parameters:
+        spec.setdefault("device", device)
+    return builder(**spec)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Train one ParetoSlider model (or one fixed-weight model) of a suite's config."""
+    from accelerate import Accelerator
+    from omegaconf import OmegaConf
+
+    from paretoslider import checkpoint as ckpt
+    from paretoslider.rewards import build_reward
+
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument("--suite", required=True, help="a suite YAML with a `backbone` section")
+    ap.add_argument("--out", required=True, help="checkpoint and history folder (resumable)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--epochs", type=int, default=None, help="override trainer.epochs")
+    ap.add_argument("--fixed-w", type=float, nargs="+", default=None,
+                    help="train a fixed-weight model at this w (the policy does not see w)")
+    args = ap.parse_args(argv)
+    suite = OmegaConf.to_container(OmegaConf.load(args.suite), resolve=True)
+    acc = Accelerator()
+    opts = dict(suite["trainer"], seed=args.seed, objectives=tuple(suite["objectives"]))
+    if args.epochs is not None:
+        opts["epochs"] = args.epochs
+    if suite.get("budget", {}).get("passes") is not None:
+        opts.setdefault("budget_passes", suite["budget"]["passes"])
+    if args.fixed_w is not None:
+        opts |= {"w_sampler": "fixed", "w_fixed": tuple(args.fixed_w), "w_conditioned": False}
+    cfg = TrainConfig(**opts)
+    if "backbone" not in suite:
+        ap.error(f"{args.suite} has no `backbone` section (name and keyword arguments)")
+    try:
+        backbone = _build_backbone(suite["backbone"], str(acc.device))
+    except FileNotFoundError as exc:  # MissingWeightsError: one line says what to provide
+        raise SystemExit(f"error: {exc}") from None
+    prompts = list(suite["prompts"])
+    if hasattr(backbone, "release_text_encoders"):  # cache every prompt, then free the encoders
+        backbone.encode_prompts(prompts)
+        backbone.release_text_encoders()
+    rewards = [build_reward(n) for n in suite["objectives"]]
+    trainer = DistributedTrainer(backbone, rewards, prompts, cfg, accelerator=acc)
+    out = Path(args.out)
+    if ckpt.has_checkpoint(out / "ckpt"):
+        trainer.load(out / "ckpt")
+    trainer.train(checkpoint_dir=out / "ckpt")
+    if acc.is_main_process:
+        ckpt.atomic_write_json(out / "history.json", {"history": trainer.history,
+                                                     "cost": trainer.cost.to_dict()})
+        print(f"trained {trainer.epoch} epochs on {acc.num_processes} process(es); "
+              f"history in {out / 'history.json'}")
+
+
+if __name__ == "__main__":
+    main()
