@@ -11,9 +11,11 @@ def _register_builtin() -> None:
 
     BACKBONES.register("tiny_sd3")(TinySD3)
 
-    from paretoslider.backbones.sd3 import SD3Backbone
+    from paretoslider.backbones.sd3 import SD3Backbone, SD3World
+    from paretoslider.worlds import WORLDS
 
     BACKBONES.register("sd3")(SD3Backbone.from_pretrained)  # SD3.5 from local or cached weights
+    WORLDS.register("sd35")(SD3World)  # suites' `world: sd35`; loads nothing until used
 
 
 _register_builtin()

@@ -8,10 +8,11 @@ Prompt embeddings are computed once per prompt string and cached (on the CPU).
 
 The trainer keeps its tensors on the CPU in float32; `forward` and `decode` move inputs to
 the transformer's device and dtype and return results where the inputs were, so the same
-trainer drives a GPU model unchanged.
+trainer drives a GPU model unchanged. `SD3World` is the harness's view of it (`world: sd35`).
 """
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -132,7 +133,7 @@ class SD3Backbone(FlowBackbone):
 
         torch_dtype = getattr(torch, dtype)
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        try:
+        try:  # `torch_dtype`, not the newer `dtype`: older diffusers know only the former
             transformer = SD3Transformer2DModel.from_pretrained(
                 path, subfolder="transformer", torch_dtype=torch_dtype, local_files_only=True)
             vae = AutoencoderKL.from_pretrained(
@@ -181,6 +182,11 @@ class SD3Backbone(FlowBackbone):
         return self.shared.prompts(list(prompts))
 
     def add_preference(self, num_objectives: int, mode: str = "both") -> None:
+        if self.transformer.is_gradient_checkpointing:
+            # recomputation in backward runs the blocks outside the preference context, so
+            # the hooks would add nothing there: wrong gradients (torch refuses the mismatch)
+            raise ValueError("gradient checkpointing cannot be combined with preference "
+                             "conditioning; load the backbone with gradient_checkpointing=False")
         cfg = self.transformer.config
         self.preference = PreferenceConditioning(
             num_objectives, cfg.num_attention_heads * cfg.attention_head_dim, mode)
@@ -234,3 +240,43 @@ class SD3Backbone(FlowBackbone):
             dist = vae.encode(part.to(dev, dtype) * 2 - 1, return_dict=False)[0]
             out.append(((dist.mean.float() - shift) * scale).to(images.device))
         return torch.cat(out)
+
+
+class SD3World:
+    """The real-scale world: SD3.5 as the base model, registered rewards, VAE decoding.
+
+    `world: sd35` with `world_options` (from_pretrained's arguments) in a suite. Nothing
+    loads until the base model or decode is first needed; the model loads once per process
+    and each `base_model()` is a copy of its transformer sharing the frozen parts."""
+
+    images = True
+
+    def __init__(self, model_path: str | None = None, resolution: int = 512, dtype: str = "bfloat16",
+                 device: str | None = None, max_sequence_length: int = 256,
+                 gradient_checkpointing: bool = False):
+        self.options = {"model_path": model_path, "resolution": resolution, "dtype": dtype,
+                        "device": device, "max_sequence_length": max_sequence_length,
+                        "gradient_checkpointing": gradient_checkpointing}
+        self._base: SD3Backbone | None = None
+
+    def _loaded(self) -> SD3Backbone:
+        if self._base is None:
+            self._base = SD3Backbone.from_pretrained(**self.options)
+        return self._base
+
+    def base_model(self) -> SD3Backbone:
+        return copy.deepcopy(self._loaded())  # trainers change their model in place
+
+    def reward(self, name: str):
+        from paretoslider.rewards import build_reward
+
+        return build_reward(name)
+
+    def reward_names(self) -> list[str]:
+        from paretoslider.rewards import REWARDS
+
+        return REWARDS.names()
+
+    def decode(self, x0: torch.Tensor) -> torch.Tensor:
+        return self._loaded().decode(x0)
+

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import inspect
-import json
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -57,6 +56,16 @@ class _DDPPolicy(DistributedDataParallel):
         return self.module.parameters(*args, **kwargs)
 
 
+def _float32_trainables(state) -> None:
+    """Keep trained weights (LoRA made by peft in a bf16 model's dtype) in float32: AdamW's
+    small steps vanish in bf16. The forward runs them in the model's dtype under autocast."""
+    for model in (state.policy, state.old):
+        params = dict(model.named_parameters())
+        for n in state.trainable:
+            if params[n].dtype != torch.float32:
+                params[n].data = params[n].data.float()
+
+
 class DistributedTrainer(Trainer):
     def __init__(self, backbone, rewards, prompts, cfg: TrainConfig, decode=None, accelerator=None):
         if accelerator is None:
@@ -66,6 +75,7 @@ class DistributedTrainer(Trainer):
         self.accelerator = acc = accelerator
         cfg = replace(cfg, progress=cfg.progress and acc.is_main_process)
         super().__init__(backbone, rewards, prompts, cfg, decode)
+        _float32_trainables(self.state)
         if acc.num_processes > 1:
             policy = self.state.policy
             ids = [acc.local_process_index] if acc.device.type == "cuda" else None
@@ -133,14 +143,15 @@ class DistributedTrainer(Trainer):
 
 
 # ---------------------------------------------------------------------------- entry point
-def _build_backbone(spec: dict, device: str):
-    from paretoslider.backbones import BACKBONES
+def _build_world(suite: dict, device: str):
+    from paretoslider.backbones import BACKBONES  # noqa: F401  (registers the sd35 world)
+    from paretoslider.worlds import WORLDS
 
-    spec = dict(spec)
-    builder = BACKBONES.get(spec.pop("name"))
-    if "device" in inspect.signature(builder).parameters:
-        spec.setdefault("device", device)
-    return builder(**spec)
+    cls = WORLDS.get(suite.get("world", "shapes"))
+    options = dict(suite.get("world_options") or {})
+    if "device" in inspect.signature(cls).parameters and options.get("device") is None:
+        options["device"] = device  # this rank's GPU
+    return cls(**options)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -149,10 +160,9 @@ def main(argv: list[str] | None = None) -> None:
     from omegaconf import OmegaConf
 
     from paretoslider import checkpoint as ckpt
-    from paretoslider.rewards import build_reward
 
     ap = argparse.ArgumentParser(description=main.__doc__)
-    ap.add_argument("--suite", required=True, help="a suite YAML with a `backbone` section")
+    ap.add_argument("--suite", required=True, help="a suite YAML (bench/conf/suite/*.yaml)")
     ap.add_argument("--out", required=True, help="checkpoint and history folder (resumable)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--epochs", type=int, default=None, help="override trainer.epochs")
@@ -164,23 +174,23 @@ def main(argv: list[str] | None = None) -> None:
     opts = dict(suite["trainer"], seed=args.seed, objectives=tuple(suite["objectives"]))
     if args.epochs is not None:
         opts["epochs"] = args.epochs
-    if suite.get("budget", {}).get("passes") is not None:
+    if (suite.get("budget") or {}).get("passes") is not None:
         opts.setdefault("budget_passes", suite["budget"]["passes"])
     if args.fixed_w is not None:
         opts |= {"w_sampler": "fixed", "w_fixed": tuple(args.fixed_w), "w_conditioned": False}
     cfg = TrainConfig(**opts)
-    if "backbone" not in suite:
-        ap.error(f"{args.suite} has no `backbone` section (name and keyword arguments)")
+    world = _build_world(suite, str(acc.device))
     try:
-        backbone = _build_backbone(suite["backbone"], str(acc.device))
+        backbone = world.base_model()
     except FileNotFoundError as exc:  # MissingWeightsError: one line says what to provide
         raise SystemExit(f"error: {exc}") from None
     prompts = list(suite["prompts"])
     if hasattr(backbone, "release_text_encoders"):  # cache every prompt, then free the encoders
         backbone.encode_prompts(prompts)
         backbone.release_text_encoders()
-    rewards = [build_reward(n) for n in suite["objectives"]]
-    trainer = DistributedTrainer(backbone, rewards, prompts, cfg, accelerator=acc)
+    rewards = [world.reward(n) for n in suite["objectives"]]
+    trainer = DistributedTrainer(backbone, rewards, prompts, cfg, decode=world.decode,
+                                 accelerator=acc)
     out = Path(args.out)
     if ckpt.has_checkpoint(out / "ckpt"):
         trainer.load(out / "ckpt")

@@ -26,7 +26,8 @@ def test_save_load_round_trip_and_cleanup(tmp_path):
     n1 = save_checkpoint(tmp_path, t, {"config_hash": "h1", "epoch": 1}, tag="e1")
     assert n1 == sum(f.stat().st_size for f in tmp_path.iterdir())
     save_checkpoint(tmp_path, {"a": torch.zeros(1)}, {"config_hash": "h1", "epoch": 2}, tag="e2")
-    assert sorted(f.name for f in tmp_path.iterdir()) == ["checkpoint.json", "tensors-e2.safetensors"]
+    names = sorted(f.name for f in tmp_path.iterdir())
+    assert names == ["checkpoint.json", "tensors-e2.safetensors"]
     tensors, meta = load_checkpoint(tmp_path, "h1")
     assert meta["epoch"] == 2 and tensors["a"].tolist() == [0.0]
     save_checkpoint(tmp_path, t, {"config_hash": "h1"}, tag="e3")
@@ -79,10 +80,11 @@ def test_rng_state_json_round_trip():
 
 
 def _cfg(**kw):
-    base = dict(
-        epochs=3, K=2, G=8, sampling_steps=4, lr=1e-3, steps_per_epoch=2, progress=False,
-        full_finetune=False, lora_rank=4, lora_alpha=8, lora_targets=("fc1", "fc2"),
-    )
+    base = {
+        "epochs": 3, "K": 2, "G": 8, "sampling_steps": 4, "lr": 1e-3, "steps_per_epoch": 2,
+        "progress": False, "full_finetune": False, "lora_rank": 4, "lora_alpha": 8,
+        "lora_targets": ("fc1", "fc2"),
+    }
     return TrainConfig(**(base | kw))
 
 

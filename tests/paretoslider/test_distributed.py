@@ -48,12 +48,12 @@ def test_one_process_reproduces_the_plain_trainer():
 def test_entry_point_trains_a_suite_and_resumes(tmp_path):
     suite = tmp_path / "suite.yaml"
     suite.write_text(json.dumps({  # JSON is YAML
-        "objectives": ["colourfulness", "jpeg"],
-        "prompts": ["a circle", "a square"],
-        "backbone": {"name": "tiny_sd3", "vocab": ["circle", "square"], "image_size": 8,
-                     "num_layers": 1, "num_heads": 2, "head_dim": 8, "text_dim": 16},
-        "trainer": {"K": 1, "G": 2, "sampling_steps": 2, "lora_rank": 2, "lora_alpha": 4,
-                    "epochs": 1, "progress": False},
+        "world": "gauss",
+        "world_options": {"hidden": 16, "depth": 1, "pretrain_steps": 5},
+        "objectives": ["linear0", "linear1"],
+        "prompts": ["p0", "p1"],
+        "trainer": {"K": 2, "G": 2, "sampling_steps": 2, "full_finetune": True, "epochs": 1,
+                    "progress": False},
     }))
     out = tmp_path / "run"
     main(["--suite", str(suite), "--out", str(out)])
@@ -63,4 +63,12 @@ def test_entry_point_trains_a_suite_and_resumes(tmp_path):
     second = json.loads((out / "history.json").read_text())
     assert [h["epoch"] for h in second["history"]] == [1, 2]
     assert second["history"][0] == first["history"][0]
-    assert set(second["history"][1]["reward_mean"]) == {"colourfulness", "jpeg"}
+    assert set(second["history"][1]["reward_mean"]) == {"linear0", "linear1"}
+
+
+def test_entry_point_reports_missing_sd35_weights_in_one_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.delenv("PARETOSLIDER_SD3", raising=False)
+    with pytest.raises(SystemExit, match="error: SD3 weights 'stabilityai/stable-diffusion-3.5"):
+        main(["--suite", "bench/conf/suite/sd35_photo_sketch.yaml", "--out", str(tmp_path)])

@@ -24,10 +24,11 @@ def _nft_case():
     # v+ = (1.2, 1.0) -> x0_hat+ = (0.4, 0.5): L+ = 0.205 / 0.45
     # v- = (0.8, 1.0) -> x0_hat- = (0.6, 0.5): L- = 0.305 / 0.55
     v = torch.tensor([[3.0, 1.0]], requires_grad=True)
-    return dict(
-        v_theta=v, v_old=torch.tensor([[1.0, 1.0]]), x_t=torch.ones(1, 2), x0=torch.zeros(1, 2),
-        t=torch.tensor([0.5]), adv=torch.tensor([[2.5, -10.0]]), w=torch.tensor([[0.6, 0.4]]),
-    )
+    return {
+        "v_theta": v, "v_old": torch.tensor([[1.0, 1.0]]), "x_t": torch.ones(1, 2),
+        "x0": torch.zeros(1, 2), "t": torch.tensor([0.5]), "adv": torch.tensor([[2.5, -10.0]]),
+        "w": torch.tensor([[0.6, 0.4]]),
+    }
 
 
 def test_x0_from_v_and_q():
@@ -76,7 +77,8 @@ def test_reference_regularizer_value():
 
 
 def test_ema_decay_schedule_and_update_convention():
-    assert [ema_decay(s) for s in (0, 100, 250, 500, 600)] == pytest.approx([0, 0.1, 0.25, 0.5, 0.5])
+    decays = [ema_decay(s) for s in (0, 100, 250, 500, 600)]
+    assert decays == pytest.approx([0, 0.1, 0.25, 0.5, 0.5])
     old, new = nn.Linear(1, 1, bias=False), nn.Linear(1, 1, bias=False)
     new.weight.data.fill_(3.0)
     for step, expected in ((100, 2.8), (1000, 2.0), (0, 3.0)):

@@ -80,6 +80,25 @@ def test_one_training_step_through_the_trainer():
     assert trainer.state.reference.vae is backbone.vae is trainer.state.old.vae
 
 
+def test_bf16_weights_train_float32_adapters_under_autocast():
+    from accelerate import Accelerator
+
+    from paretoslider.trainer.distributed import DistributedTrainer
+
+    prompts = ["a cat", "a dog"]
+    backbone = SD3Backbone(tiny_transformer().to(torch.bfloat16), tiny_vae().to(torch.bfloat16),
+                           embeddings(prompts), resolution=16)
+    cfg = TrainConfig(epochs=1, K=1, G=2, sampling_steps=2, lora_rank=2, lora_alpha=4,
+                      progress=False)
+    trainer = DistributedTrainer(backbone, [Brightness()], prompts, cfg,
+                                 accelerator=Accelerator(cpu=True))
+    trainer.train()
+    trained = [p for p in trainer.policy.parameters() if p.requires_grad]
+    assert {p.dtype for p in trained} == {torch.float32}  # master weights for AdamW
+    assert backbone.transformer.dtype == torch.bfloat16
+    assert all(torch.isfinite(p).all() for p in trained)
+
+
 def test_forward_keeps_the_callers_device_and_dtype_and_checks_w():
     prompts = ["a cat"]
     backbone = SD3Backbone(tiny_transformer(), tiny_vae(), embeddings(prompts), resolution=16)
@@ -92,6 +111,14 @@ def test_forward_keeps_the_callers_device_and_dtype_and_checks_w():
     assert v.shape == x.shape and v.dtype == torch.float32
     with pytest.raises(KeyError, match="no prompt embedding for 'a bird'"):
         backbone.encode_prompts(["a bird"])
+
+
+def test_gradient_checkpointing_is_refused_with_preference_input():
+    transformer = tiny_transformer()
+    transformer.enable_gradient_checkpointing()
+    backbone = SD3Backbone(transformer, tiny_vae(), embeddings(["x"]), resolution=16)
+    with pytest.raises(ValueError, match="gradient checkpointing"):
+        backbone.add_preference(2)
 
 
 def test_decode_undoes_scaling_and_shift():

@@ -23,12 +23,19 @@ WORLD = GaussWorld([[1.0, 0.0], [0.0, 1.0]])
 
 
 def _cfg(**kw):
-    base = dict(epochs=1, K=2, G=4, sampling_steps=4, full_finetune=True, progress=False, lr=1e-3)
+    base = {
+        "epochs": 1, "K": 2, "G": 4, "sampling_steps": 4, "full_finetune": True,
+        "progress": False, "lr": 1e-3,
+    }
     return TrainConfig(**(base | kw))
 
 
 def _trainer(**kw):
     return Trainer(make_base_model(), WORLD.rewards(), ["p0", "p1"], _cfg(**kw))
+
+
+def _changed(before, after) -> bool:
+    return any(not torch.equal(a, b) for a, b in zip(before, after, strict=True))
 
 
 def _gen(seed=0):
@@ -121,7 +128,7 @@ def test_update_changes_parameters_and_reduces_nft_loss():
     stats = update(tr.state, ro, adv, tr.cfg, _gen(3), tr.cost)
     after = _fixed_loss(tr, ro, adv, old)
     assert after < before
-    assert any(not torch.equal(a, b) for a, b in zip(before_params, tr.state.trainable_parameters()))
+    assert _changed(before_params, tr.state.trainable_parameters())
     assert tr.state.step == 1 and tr.cost.optimizer_steps == 1 and stats["loss"] > 0
     # 64 samples x 3 train timesteps: policy + old + reference forwards, one backward
     assert (tr.cost.forward_passes, tr.cost.backward_passes) == (64 * 3 * 3, 64 * 3)
@@ -144,7 +151,8 @@ def test_fixed_weight_path_never_shows_w_to_the_policy():
     tr = _trainer(w_conditioned=False, w_sampler="fixed", w_fixed=(0.3, 0.7))
     assert tr.policy.preference is None and tr.policy.num_objectives is None
     tr.train_epoch()
-    ro = sample(tr.policy, ["p0"], tr.w_sampler("p0", 1, 2)[None], 4, 4, _gen(), w_conditioned=False)
+    ws = tr.w_sampler("p0", 1, 2)[None]
+    ro = sample(tr.policy, ["p0"], ws, 4, 4, _gen(), w_conditioned=False)
     assert ro.w.tolist() == [pytest.approx([0.3, 0.7])] * 8  # w stays in the loss weights
     cond = repeat_cond(tr.policy.encode_prompts(["p0"]), 8)
     assert torch.equal(ro.x0, sample_ode(tr.policy, ro.noise, cond, None, 4))
@@ -159,7 +167,7 @@ def test_lora_trains_only_adapters_and_preference():
     pref = [p.clone() for p in tr.policy.preference_parameters()]
     tr.train_epoch()
     assert all(torch.equal(p, frozen[n]) for n, p in tr.policy.named_parameters() if n in frozen)
-    assert any(not torch.equal(a, b) for a, b in zip(pref, tr.policy.preference_parameters()))
+    assert _changed(pref, tr.policy.preference_parameters())
     assert tr.state.reference.preference is None  # the reference is the untouched start model
 
 
@@ -170,7 +178,7 @@ def test_other_losses_run_one_epoch(loss, scal):
     rec = tr.train_epoch()
     assert set(rec["reward_mean"]) == {"linear0", "linear1"}
     assert tr.cost.passes == epoch_passes(tr.cfg, 2)
-    assert any(not torch.equal(a, b) for a, b in zip(before, tr.state.trainable_parameters()))
+    assert _changed(before, tr.state.trainable_parameters())
 
 
 def test_config_validation():

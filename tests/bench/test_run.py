@@ -1,0 +1,60 @@
+"""The smoke suite end to end: records, tables, figures; a rerun skips finished cells."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from bench.records import read_records
+
+pytestmark = pytest.mark.slow
+
+
+def run(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "bench.run", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    root = tmp_path_factory.mktemp("smoke")
+    args = ("suite=smoke", f"results_dir={root / 'results'}", f"cache_dir={root / 'cache'}")
+    first = run(*args, cwd=root)
+    assert first.returncode == 0, first.stderr[-2000:]
+    return root, args, first
+
+
+def test_smoke_writes_records_tables_and_figures(smoke):
+    root, _, _ = smoke
+    suite = root / "results" / "smoke"
+    records = read_records(suite / "records.jsonl", strict=True)
+    methods = {r["method"] for r in records}
+    assert {"paretoslider", "fixed_weight", "prompting", "rewarded_soups"} <= methods
+    assert len(records) == len(methods) * 3  # 3 grid points, 1 seed
+    for name in ("leaderboard.md", "leaderboard.csv", "leaderboard.tex", "run.json"):
+        assert (suite / name).stat().st_size > 0
+    assert (suite / "figures" / "pareto.png").exists()
+    assert json.loads((suite / "run.json").read_text())["command"].endswith(
+        f"cache_dir={root / 'cache'}")
+
+
+def test_rerun_skips_finished_work_and_adds_nothing(smoke):
+    root, args, _ = smoke
+    suite = root / "results" / "smoke"
+    before = (suite / "records.jsonl").read_text()
+    again = run(*args, cwd=root)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "already finished" in again.stdout and "0 new cells" in again.stdout
+    assert (suite / "records.jsonl").read_text() == before
+
+
+@pytest.mark.parametrize("args, message", [
+    (("suite=nope",), "unknown suite 'nope'; known: "),
+    (("suite=smoke", "suite.budget.passes=-1"), "budget.passes must be > 0"),
+    (("suite=smoke", "suite.methods=[paretoslider,magic]"), "unknown method 'magic'"),
+])
+def test_bad_input_exits_non_zero_with_one_line_and_writes_nothing(tmp_path, args, message):
+    out = run(*args, f"results_dir={tmp_path / 'results'}", cwd=tmp_path)
+    assert out.returncode != 0
+    assert message in out.stderr and out.stderr.strip().count("\n") == 0
+    assert not (tmp_path / "results").exists()
