@@ -38,7 +38,8 @@ def generate(policy: Policy, spec: EvalSpec, decode=to_unit_images) -> torch.Ten
     model = policy.model
     rows = spec.rows()
     cond = model.encode_prompts([policy.rewrite(p) for p in rows])
-    w = None if policy.w is None else policy.w.view(1, -1).expand(len(rows), -1)
+    w = None if policy.w is None else torch.as_tensor(policy.w, dtype=torch.float32)
+    w = None if w is None else w.view(1, -1).expand(len(rows), -1)
     x0 = sample_ode(model, spec.noise(model.image_shape), cond, w, spec.steps)
     return decode(x0)
 

@@ -12,6 +12,7 @@ import time
 from dataclasses import replace
 
 import numpy as np
+import yaml
 from omegaconf import OmegaConf
 from scipy.stats import spearmanr
 
@@ -34,16 +35,29 @@ def sweep(model, spec: EvalSpec, ws, scorers) -> list[dict[str, float]]:
     return out
 
 
+def _value(text: str):
+    """A command-line value: number if it reads as one (YAML takes 1e-3 for a string)."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return yaml.safe_load(text)
+
+
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--suite", default="two_obj")
     p.add_argument("--seconds", type=float, default=300.0, help="training time budget")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("overrides", nargs="*", help="trainer settings, e.g. lr=1e-3 K=4")
     args = p.parse_args(argv)
     suite = load_suite(OmegaConf.to_container(OmegaConf.load(CONF / "suite" / f"{args.suite}.yaml")))
+    settings = {k: _value(v) for k, v in (o.split("=", 1) for o in args.overrides)}
     cfg = replace(suite.train_config(), seed=args.seed, threads=args.threads,
-                  objectives=tuple(suite.objectives), budget_passes=None, progress=True)
+                  objectives=tuple(suite.objectives), budget_passes=None, progress=False,
+                  **settings)
     spec = EvalSpec(suite.prompts, **suite.eval)
     scorers = {n: build_reward(n) for n in suite.scorers()}
     adherence = suite.adherence or suite.objectives[0]

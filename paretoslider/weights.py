@@ -25,7 +25,8 @@ def hub_offline() -> bool:
 
 
 def _looks_like_path(model: str) -> bool:
-    return model.startswith(("/", "./", "../", "~")) or model.count("/") > 1 or os.sep + os.sep in model
+    """A filesystem path rather than a hub id ("org/name")."""
+    return model.startswith(("/", "./", "../", "~")) or model.count("/") > 1
 
 
 def hint(model: str, what: str, env_var: str | None, reason: str) -> str:
