@@ -19,7 +19,7 @@ bench: setup
 	$(BIN)/python -m bench.run suite=two_obj
 
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -q
 
 report: setup
 	$(BIN)/python -m bench.report suite=two_obj

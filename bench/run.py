@@ -29,19 +29,42 @@ def check_suite_argument(argv: list[str]) -> None:
 
 
 def run(cfg: DictConfig) -> None:
+    """One suite, or each part of a composite suite (`parts`) followed by a scaling report."""
+    from bench.report import build_scaling_report
+
+    raw = OmegaConf.to_container(cfg.suite, resolve=True)
+    if "parts" not in raw:
+        run_suite(raw, cfg, Path(cfg.results_dir))
+        return
+    root = Path(cfg.results_dir) / raw["name"]
+    parts = [compose_part(name, raw.get("overrides", {})) for name in raw["parts"]]
+    for part in parts:
+        run_suite(part, cfg, root)
+    build_scaling_report([root / p["name"] for p in parts], root)
+    print(f"scaling report written to {root}")
+
+
+def compose_part(name: str, overrides: dict) -> dict:
+    if name not in known_suites():
+        sys.exit(f"error: unknown part suite {name!r}; known: {', '.join(known_suites())}")
+    part = OmegaConf.merge(OmegaConf.load(CONF / "suite" / f"{name}.yaml"), overrides)
+    return OmegaConf.to_container(part, resolve=True)
+
+
+def run_suite(raw: dict, cfg: DictConfig, results_root: Path) -> None:
     from bench import records as rec
     from bench.jobs import Paths, run_evaluation, run_training
     from bench.report import build_report
     from bench.suite import check_writable, load_suite
 
-    raw = OmegaConf.to_container(cfg.suite, resolve=True)
     only = list(cfg.only_methods) if cfg.only_methods else None
     suite = load_suite(raw, only)
-    suite_dir = Path(cfg.results_dir) / suite.name
+    suite_dir = results_root / suite.name
     check_writable(suite_dir)
-    paths = Paths(suite_dir, Path(cfg.cache_dir) / suite.name)
+    paths = Paths(suite_dir, Path(cfg.cache_dir) / results_root.name / suite.name)
     meta = {"config_hash": rec.config_hash(raw), "versions": rec.environment_versions(),
-            "commit": rec.git_commit(Path(__file__).resolve().parent), "ref_point": list(suite.ref_point)}
+            "commit": rec.git_commit(Path(__file__).resolve().parent),
+            "ref_point": list(suite.ref_point)}
     start = time.perf_counter()
     print(f"suite {suite.name}: {len(suite.methods)} methods x {len(suite.seeds)} seeds x "
           f"{len(suite.eval_ws())} preferences; results in {suite_dir}")

@@ -1,4 +1,7 @@
-"""Backbone registry: a name -> a class building a FlowBackbone from keyword arguments."""
+"""Backbone registry: a name -> a callable building a FlowBackbone from keyword arguments.
+
+Builders import their module on first use, so importing the registry stays cheap.
+"""
 from __future__ import annotations
 
 from paretoslider.registry import Registry
@@ -6,19 +9,26 @@ from paretoslider.registry import Registry
 BACKBONES: Registry = Registry("backbone")
 
 
-def _register_builtin() -> None:
+@BACKBONES.register("tiny_sd3")
+def _tiny_sd3(**kwargs):
     from paretoslider.backbones.tiny_sd3 import TinySD3
 
-    BACKBONES.register("tiny_sd3")(TinySD3)
-
-    from paretoslider.backbones.sd3 import SD3Backbone, SD3World
-    from paretoslider.worlds import WORLDS
-
-    BACKBONES.register("sd3")(SD3Backbone.from_pretrained)  # SD3.5 from local or cached weights
-    WORLDS.register("sd35")(SD3World)  # suites' `world: sd35`; loads nothing until used
+    return TinySD3(**kwargs)
 
 
-_register_builtin()
+@BACKBONES.register("mlp")
+def _mlp(**kwargs):
+    from paretoslider.backbones.mlp import MLPFlow
+
+    return MLPFlow(**kwargs)
+
+
+@BACKBONES.register("sd3")
+def _sd3(**kwargs):
+    """SD3.5 from local or cached weights (a clear error names what is missing)."""
+    from paretoslider.backbones.sd3 import SD3Backbone
+
+    return SD3Backbone.from_pretrained(**kwargs)
 
 
 def build_backbone(name: str, **kwargs):

@@ -70,5 +70,13 @@ class GaussSuiteWorld:
         return x0
 
 
+@WORLDS.register("sd35")
+def _sd35(**options):
+    """SD3.5 with real reward models; loads nothing until a model or reward is asked for."""
+    from paretoslider.backbones.sd3 import SD3World
+
+    return SD3World(**options)
+
+
 def build_world(name: str, **options):
     return WORLDS.get(name)(**options)
