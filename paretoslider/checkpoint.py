@@ -45,7 +45,11 @@ def has_checkpoint(directory) -> bool:
 
 
 def save_checkpoint(directory, tensors: dict[str, torch.Tensor], meta: dict, tag: str) -> int:
-    """Write one checkpoint; returns its size in bytes (tensor file + JSON)."""
+    """Write one checkpoint; returns the bytes of its tensor file.
+
+    The JSON beside it (a few KB of metadata, with timings) is left out so the reported
+    size is the same for the same run, however often it was interrupted.
+    """
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     name = f"tensors-{tag}.safetensors"
@@ -56,7 +60,7 @@ def save_checkpoint(directory, tensors: dict[str, torch.Tensor], meta: dict, tag
     for old in d.glob("tensors-*.safetensors"):
         if old.name != name:
             old.unlink()
-    return len(blob) + len(text.encode())
+    return len(blob)
 
 
 def load_checkpoint(directory, config_hash: str | None = None) -> tuple[dict, dict]:
