@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import pairwise
 
 import torch
 
@@ -89,7 +90,7 @@ def sample_ode(
     """Deterministic Euler sampling from `noise` (x at t = 1) to x0."""
     ts = timesteps(steps, shift).tolist()
     x = noise
-    for t, t_next in zip(ts[:-1], ts[1:]):
+    for t, t_next in pairwise(ts):
         tt = torch.full((x.shape[0],), t, dtype=x.dtype)
         x = euler_step(x, model(x, tt, cond, w), t, t_next)
     return x
@@ -116,7 +117,7 @@ def sample_sde(
     """Stochastic rollout with per-step log-probs, as Flow-GRPO samples for its policy gradient."""
     ts = timesteps(steps, shift).tolist()
     x, states, lps = noise, [noise], []
-    for t, t_next in zip(ts[:-1], ts[1:]):
+    for t, t_next in pairwise(ts):
         tt = torch.full((x.shape[0],), t, dtype=x.dtype)
         eps = torch.randn(x.shape, generator=generator, dtype=x.dtype)
         step = sde_step(x, model(x, tt, cond, w), t, t_next, noise_level, noise=eps)

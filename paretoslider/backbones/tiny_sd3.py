@@ -57,10 +57,11 @@ class TinySD3(FlowBackbone):
         patch_size: int = 2,
     ):
         super().__init__()
-        self._config = dict(
-            vocab=list(vocab), image_size=image_size, channels=channels, num_layers=num_layers,
-            num_heads=num_heads, head_dim=head_dim, text_dim=text_dim, patch_size=patch_size,
-        )
+        self._config = {
+            "vocab": list(vocab), "image_size": image_size, "channels": channels,
+            "num_layers": num_layers, "num_heads": num_heads, "head_dim": head_dim,
+            "text_dim": text_dim, "patch_size": patch_size,
+        }
         self.image_shape = (channels, image_size, image_size)
         self.transformer = SD3Transformer2DModel(
             sample_size=image_size,

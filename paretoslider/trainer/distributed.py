@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import inspect
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,10 +21,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from paretoslider.preferences import stable_seed
 from paretoslider.trainer.config import TrainConfig
-from paretoslider.trainer.cost import timed
 from paretoslider.trainer.loop import Trainer
-from paretoslider.trainer.steps import advantages, sample, score
-from paretoslider.trainer.update import update
 
 COUNTERS = ("forward_passes", "backward_passes", "images")  # summed over ranks
 
@@ -97,43 +93,20 @@ class DistributedTrainer(Trainer):
         acc = self.accelerator
         return t if acc.num_processes == 1 else acc.gather(t.to(acc.device)).cpu()
 
-    def train_epoch(self) -> dict:
-        """Trainer.train_epoch on this rank's share of the prompts, then global bookkeeping."""
-        cfg, e, cost, acc = self.cfg, self.state.epoch, self.cost, self.accelerator
-        start = time.perf_counter()
-        before = {k: getattr(cost, k) for k in COUNTERS}
-        prompts = shard_prompts(self.epoch_prompts(e), acc.process_index, acc.num_processes)
-        ws = torch.stack([self.w_sampler(p, e, cfg.K) for p in prompts])
-        with timed(cost, "model_seconds"):
-            rollout = sample(
-                self.policy, prompts, ws, cfg.G, cfg.sampling_steps,
-                self._generator(cfg.seed, "sample", e),
-                shift=cfg.shift, w_conditioned=cfg.w_conditioned, sde=cfg.loss == "grpo",
-                noise_level=cfg.noise_level, chunk=cfg.minibatch, cost=cost,
-            )
-        with timed(cost, "reward_seconds"):
-            rewards = score(rollout.x0, rollout.prompts, self.rewards, self.decode)
-        adv = advantages(rewards, rollout.w, rollout.groups, cfg.loss, cfg.scalarisation)
-        with timed(cost, "model_seconds"):
-            stats = update(self.state, rollout, adv, cfg, self._generator(cfg.seed, "update", e), cost)
+    def _local_prompts(self, prompts: list[str]) -> list[str]:
+        acc = self.accelerator
+        return shard_prompts(prompts, acc.process_index, acc.num_processes)
+
+    def _gather_epoch(self, rewards, zero_std_frac, before):
+        acc, cost = self.accelerator, self.cost
         if acc.num_processes > 1:  # budgets and records count the whole epoch, all ranks
-            delta = torch.tensor([getattr(cost, k) - before[k] for k in COUNTERS], dtype=torch.float64)
+            delta = torch.tensor([getattr(cost, k) - before[k] for k in COUNTERS],
+                                 dtype=torch.float64)
             total = acc.reduce(delta.to(acc.device), "sum").cpu()
-            for k, v0, d in zip(COUNTERS, before.values(), total.tolist(), strict=True):
-                setattr(cost, k, v0 + int(d))
-        all_rewards = self._gather(rewards)
-        zero_std = float(self._gather(torch.tensor([adv.zero_std_frac])).mean())
-        self.state.epoch += 1
-        cost.wall_seconds += time.perf_counter() - start
-        record = {
-            "epoch": self.state.epoch,
-            "reward_mean": dict(zip(self.objectives, all_rewards.mean(0).tolist(), strict=True)),
-            "zero_std_frac": zero_std,
-            "passes": cost.passes,
-            **stats,
-        }
-        self.history.append(record)
-        return record
+            for k, d in zip(COUNTERS, total.tolist(), strict=True):
+                setattr(cost, k, before[k] + int(d))
+        zero_std = float(self._gather(torch.tensor([zero_std_frac])).mean())
+        return self._gather(rewards), zero_std
 
     def save(self, directory) -> int:
         """Rank 0 writes (all replicas are identical); the others wait for it."""

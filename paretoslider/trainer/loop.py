@@ -89,15 +89,28 @@ class Trainer:
     def epoch_passes(self) -> int:
         return epoch_passes(self.cfg, len(self.epoch_prompts(self.epoch)))
 
+    # hooks a data-parallel trainer overrides (paretoslider.trainer.distributed)
+    def _generator(self, *parts) -> torch.Generator:
+        return _generator(*parts)
+
+    def _local_prompts(self, prompts: list[str]) -> list[str]:
+        return prompts
+
+    def _gather_epoch(self, rewards: torch.Tensor, zero_std_frac: float, before: dict):
+        """Rewards and zero-std fraction of the whole epoch (all ranks); `before` holds the
+        cost counters at the epoch's start."""
+        return rewards, zero_std_frac
+
     def train_epoch(self) -> dict:
         cfg, e, cost = self.cfg, self.state.epoch, self.cost
         start = time.perf_counter()
-        prompts = self.epoch_prompts(e)
+        before = cost.to_dict()
+        prompts = self._local_prompts(self.epoch_prompts(e))
         ws = torch.stack([self.w_sampler(p, e, cfg.K) for p in prompts])
         with timed(cost, "model_seconds"):
             rollout = sample(
                 self.policy, prompts, ws, cfg.G, cfg.sampling_steps,
-                _generator(cfg.seed, "sample", e),
+                self._generator(cfg.seed, "sample", e),
                 shift=cfg.shift, w_conditioned=cfg.w_conditioned, sde=cfg.loss == "grpo",
                 noise_level=cfg.noise_level, chunk=cfg.minibatch, cost=cost,
             )
@@ -105,13 +118,15 @@ class Trainer:
             rewards = score(rollout.x0, rollout.prompts, self.rewards, self.decode)
         adv = advantages(rewards, rollout.w, rollout.groups, cfg.loss, cfg.scalarisation)
         with timed(cost, "model_seconds"):
-            stats = update(self.state, rollout, adv, cfg, _generator(cfg.seed, "update", e), cost)
+            gen = self._generator(cfg.seed, "update", e)
+            stats = update(self.state, rollout, adv, cfg, gen, cost)
+        rewards, zero_std = self._gather_epoch(rewards, adv.zero_std_frac, before)
         self.state.epoch += 1
         cost.wall_seconds += time.perf_counter() - start
         record = {
             "epoch": self.state.epoch,
             "reward_mean": dict(zip(self.objectives, rewards.mean(0).tolist(), strict=True)),
-            "zero_std_frac": adv.zero_std_frac,
+            "zero_std_frac": zero_std,
             "passes": cost.passes,
             **stats,
         }

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.slow
 
 def run(*args, cwd):
     return subprocess.run([sys.executable, "-m", "bench.run", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=600, check=False)
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,10 @@ def test_blend_is_between_its_pure_styles():
 def test_sketch_is_light_and_neon_is_dark():
     n = 16
     shape_ids = torch.arange(n) % len(shapes.SHAPES)
-    onehot = lambda i: torch.nn.functional.one_hot(torch.full((n,), i), 4).float()  # noqa: E731
+
+    def onehot(i):
+        return torch.nn.functional.one_hot(torch.full((n,), i), 4).float()
+
     sketch = shapes.render(shape_ids, onehot(shapes.STYLES.index("sketch")), seed=0)
     neon = shapes.render(shape_ids, onehot(shapes.STYLES.index("neon")), seed=0)
     assert sketch.mean() > 0.75 and neon.mean() < 0.35
