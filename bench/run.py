@@ -99,13 +99,13 @@ def write_provenance(suite_dir: Path, meta: dict, wall: float) -> None:
 @hydra.main(config_path="conf", config_name="config", version_base="1.3")
 def _hydra_main(cfg: DictConfig) -> None:
     from bench.suite import SuiteError
-    from paretoslider.checkpoint import CheckpointMismatchError
+    from paretoslider.checkpoint import CheckpointMismatchError, CorruptCheckpointError
     from paretoslider.registry import UnknownNameError
 
     try:
         run(cfg)
-    except (SuiteError, UnknownNameError, CheckpointMismatchError, FileNotFoundError,
-            FloatingPointError) as exc:
+    except (SuiteError, UnknownNameError, CheckpointMismatchError, CorruptCheckpointError,
+            FileNotFoundError, FloatingPointError) as exc:
         sys.exit(f"error: {exc}")
 
 

@@ -25,6 +25,10 @@ class CheckpointMismatchError(ValueError):
     """The checkpoint belongs to a run with another configuration."""
 
 
+class CorruptCheckpointError(ValueError):
+    """A checkpoint file that cannot be read (truncated, or not a checkpoint)."""
+
+
 def atomic_write(path: Path, data: bytes) -> None:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -68,7 +72,10 @@ def load_checkpoint(directory, config_hash: str | None = None) -> tuple[dict, di
     d = Path(directory)
     if not has_checkpoint(d):
         raise FileNotFoundError(f"no checkpoint in {d} (missing {META})")
-    meta = json.loads((d / META).read_text())
+    try:
+        meta = json.loads((d / META).read_text())
+    except ValueError as exc:
+        raise CorruptCheckpointError(f"corrupt checkpoint metadata {d / META}: {exc}") from None
     if meta.get("format") != FORMAT:
         raise ValueError(f"checkpoint format {meta.get('format')} in {d}; this code reads {FORMAT}")
     if config_hash is not None and meta.get("config_hash") != config_hash:
@@ -76,7 +83,7 @@ def load_checkpoint(directory, config_hash: str | None = None) -> tuple[dict, di
             f"checkpoint in {d} was written with config hash {meta.get('config_hash')}, "
             f"this run has {config_hash}: refusing to resume a different configuration"
         )
-    return load_file(d / meta["tensors"]), meta
+    return load_tensors(d / meta["tensors"]), meta
 
 
 def optimizer_state(opt: torch.optim.Optimizer, prefix: str = "optim") -> tuple[dict, list]:
@@ -130,7 +137,7 @@ def load_tensors(path) -> dict[str, torch.Tensor]:
     try:
         return load_file(str(path))
     except (OSError, SafetensorError) as exc:  # truncated or foreign: say which, in one line
-        raise ValueError(f"corrupt or unreadable tensor file {path}: {exc}") from None
+        raise CorruptCheckpointError(f"corrupt or unreadable tensor file {path}: {exc}") from None
 
 
 def dict_hash(config: dict) -> str:

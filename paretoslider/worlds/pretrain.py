@@ -197,6 +197,14 @@ def main(argv=None) -> None:
     summary = pretrain(cfg, args.out, args.cache)
     print(f"pretrained {summary['parameters']} parameters in {summary['wall_s']} s; "
           f"loss {summary['loss_start']} -> {summary['loss_end']}; wrote {args.out}")
+    if not args.micro:
+        from paretoslider.worlds.report import quality_gate
+
+        summary["quality_gate"] = gate = quality_gate(load_base_model(args.out))
+        styles = ", ".join(f"{k} {v:.2f}" for k, v in gate["style_fractions"].items())
+        print(f"quality gate {'passed' if gate['passed'] else 'FAILED'}: shape accuracy "
+              f"{gate['shape_accuracy']:.3f} (needs >= 0.9); dominant styles {styles} "
+              "(each needs >= 0.10)")
     print(json.dumps(summary))
 
 

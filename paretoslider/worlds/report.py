@@ -181,3 +181,16 @@ def main(argv=None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def quality_gate(model, n: int = 512, steps: int = 10, seed: int = 0) -> dict:
+    """The base model's gate: shape accuracy (adherence judge, top-1) >= 0.9 on plain prompts, and
+    every style dominant in >= 10% of samples (a base model must produce the whole mixture)."""
+    prompts = [make_prompt(SHAPES[i % len(SHAPES)]) for i in range(n)]
+    images = sample_images(model, prompts, seed, steps)
+    rewards = build_world_rewards()
+    scores = score_all(images, prompts, {k: v for k, v in rewards.items() if k in STYLES})
+    accuracy = shape_accuracy(rewards, "adherence", images, prompts)
+    fractions = style_fractions(scores)
+    return {"shape_accuracy": accuracy, "style_fractions": fractions,
+            "passed": accuracy >= 0.9 and min(fractions.values()) >= 0.1}
