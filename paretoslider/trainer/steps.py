@@ -116,6 +116,9 @@ def score(
             name = getattr(r, "name", repr(r))
             want = (x0.shape[0],)
             raise ValueError(f"reward {name} returned shape {tuple(v.shape)}, expected {want}")
+        if not torch.isfinite(v).all():  # stop here: one NaN would poison every advantage
+            raise FloatingPointError(f"reward {getattr(r, 'name', repr(r))} returned NaN or "
+                                     "infinite values")
         cols.append(v)
     return torch.stack(cols, dim=1)
 
