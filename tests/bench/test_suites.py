@@ -56,3 +56,12 @@ def test_bad_suites_are_refused_with_one_line(change, message):
     with pytest.raises(SuiteError, match=message) as info:
         load_suite(_bad(**change))
     assert "\n" not in str(info.value)
+
+
+def test_an_unwritable_results_directory_is_refused(tmp_path):
+    from bench.suite import check_writable
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    with pytest.raises(SuiteError, match="not writable"):
+        check_writable(blocker / "results")
