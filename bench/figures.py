@@ -62,7 +62,9 @@ def _draw_pair(ax: plt.Axes, pts: pd.DataFrame, x: str, y: str, colors: dict,
             ax.scatter(group[x], group[y], s=18, color=color, label=method, zorder=2)
             continue
         group = group.sort_values("w", key=lambda s: s.map(lambda w: w[0]))
-        ax.plot(group[x], group[y], "o-", color=color, label=method, zorder=2)
+        bold = method == "paretoslider"  # the method the suite is about stands out
+        ax.plot(group[x], group[y], "o-", color=color, label=method, zorder=3 if bold else 2,
+                linewidth=2.5 if bold else 1.5)
         for _, row in group.iterrows():
             ax.annotate(f"{row['w'][0]:.2g}", (row[x], row[y]), fontsize=7, color=color,
                         xytext=(3, 3), textcoords="offset points")
@@ -76,7 +78,8 @@ def pareto_plot(records: Sequence[Record], path: str | Path, space: str = "heldo
     pts = mean_points(records, space)
     scorers = list(records[0][SPACES[space][0]])
     pairs = list(itertools.combinations(scorers, 2))
-    palette = sns.color_palette("tab10", n_colors=max(pts["method"].nunique(), 1))
+    n = max(pts["method"].nunique(), 1)
+    palette = sns.color_palette("tab10" if n <= 10 else "tab20", n_colors=n)  # no repeats
     colors = dict(zip(pts["method"].unique(), palette, strict=False))
     fig, axes = plt.subplots(1, len(pairs), figsize=(5 * len(pairs), 4.5), squeeze=False)
     for ax, (x, y) in zip(axes[0], pairs, strict=True):
