@@ -23,9 +23,9 @@ def check_suite_argument(argv: list[str]) -> None:
     """Refuse an unknown suite in one line before Hydra composes (its own error is long)."""
     for arg in argv:
         if arg.startswith("suite="):
-            name = arg.split("=", 1)[1]
-            if name not in known_suites():
-                sys.exit(f"error: unknown suite {name!r}; known: {', '.join(known_suites())}")
+            for name in arg.split("=", 1)[1].split(","):  # a multirun sweep lists several
+                if name not in known_suites():
+                    sys.exit(f"error: unknown suite {name!r}; known: {', '.join(known_suites())}")
 
 
 def run(cfg: DictConfig) -> None:
