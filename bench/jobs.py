@@ -82,14 +82,17 @@ def load_unit(suite: Suite, world, unit: Unit, unit_dir: Path):
     return trainer.policy.eval()
 
 
-def plan_units(suite: Suite) -> dict[tuple[str, int], list[Unit]]:
-    """Units per (method, seed)."""
+def plan_units(suite: Suite, records: Path | None = None) -> dict[tuple[str, int], list[Unit]]:
+    """Units per (method, seed), leaving out runs whose every cell is already recorded."""
+    done = rec.done_keys(records) if records is not None and records.exists() else set()
+    grid = suite.eval_ws()
     return {(m, seed): METHODS.get(m)().units(suite.context(seed))
-            for seed in suite.seeds for m in suite.methods}
+            for seed in suite.seeds for m in suite.methods
+            if any(rec.record_key(m, seed, w) not in done for w in grid)}
 
 
 def run_training(suite: Suite, paths: Paths, workers: int, threads: int, say=print) -> None:
-    units = {u.key(): u for us in plan_units(suite).values() for u in us}
+    units = {u.key(): u for us in plan_units(suite, paths.records).values() for u in us}
     todo = {k: u for k, u in units.items() if not (paths.unit_dir(u) / "done.json").exists()}
     say(f"training: {len(units)} distinct runs, {len(units) - len(todo)} already finished")
     if not todo:
@@ -176,10 +179,15 @@ def _record(suite, method, seed, w, i, values, images, base_images, spec, cost, 
     }
 
 
-def run_evaluation(suite: Suite, paths: Paths, workers: int, threads: int, meta: dict, say=print):
+def run_evaluation(suite: Suite, paths: Paths, workers: int, threads: int, meta: dict,
+                   say=print) -> int:
+    """Evaluate every (method, seed); returns the number of newly recorded cells."""
     jobs = [(m, s) for s in suite.seeds for m in suite.methods]
+    new = 0
     with pool(workers, threads) as ex:
         futures = {ex.submit(evaluate_run, suite, paths, m, s, meta): (m, s) for m, s in jobs}
         for i, fut in enumerate(as_completed(futures), 1):
             m, s = futures[fut]
+            new += fut.result()
             say(f"  [{i}/{len(jobs)}] evaluated {m} seed {s}: {fut.result()} new cells")
+    return new

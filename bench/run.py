@@ -70,13 +70,14 @@ def run_suite(raw: dict, cfg: DictConfig, results_root: Path) -> None:
           f"{len(suite.eval_ws())} preferences; results in {suite_dir}")
     run_training(suite, paths, cfg.workers, cfg.threads)
     print(f"training finished after {time.perf_counter() - start:.0f} s; evaluating")
-    run_evaluation(suite, paths, cfg.workers, cfg.threads, meta)
+    new_cells = run_evaluation(suite, paths, cfg.workers, cfg.threads, meta)
     print(f"evaluation finished after {time.perf_counter() - start:.0f} s")
     if cfg.report:
         build_report(suite_dir)
         print(f"report written to {suite_dir}")
     wall = time.perf_counter() - start
-    write_provenance(suite_dir, meta, wall)
+    if new_cells:  # run.json names the invocation that produced the records, not a no-op rerun
+        write_provenance(suite_dir, meta, wall)
     print(f"total wall time {wall:.0f} s")
 
 

@@ -42,10 +42,12 @@ def test_rerun_skips_finished_work_and_adds_nothing(smoke):
     root, args, _ = smoke
     suite = root / "results" / "smoke"
     before = (suite / "records.jsonl").read_text()
+    provenance = (suite / "run.json").read_text()
     again = run(*args, cwd=root)
     assert again.returncode == 0, again.stderr[-2000:]
-    assert "already finished" in again.stdout and "0 new cells" in again.stdout
+    assert "training: 0 distinct runs" in again.stdout and "0 new cells" in again.stdout
     assert (suite / "records.jsonl").read_text() == before
+    assert (suite / "run.json").read_text() == provenance  # names the run that made them
 
 
 @pytest.mark.parametrize("args, message", [
