@@ -41,7 +41,8 @@ def test_validate_w_rejects_with_one_line_message(w, m, match):
 
 
 def test_validate_w_tolerance_is_1e_6():
-    validate_w(torch.tensor([0.5, 0.5 + 5e-7], dtype=torch.float64))
+    w = validate_w(torch.tensor([0.5, 0.5 + 5e-7], dtype=torch.float64))  # accepted, not raised
+    assert w.shape == (2,) and abs(float(w.sum()) - 1) < 1e-6
 
 
 def test_stable_seed_is_a_fixed_function_of_its_parts():
