@@ -7,6 +7,7 @@ either the previous checkpoint or the new one, never a mix.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import tempfile
@@ -142,6 +143,4 @@ def load_tensors(path) -> dict[str, torch.Tensor]:
 
 def dict_hash(config: dict) -> str:
     """Stable 16-hex-digit hash of a JSON-able dict (key order does not matter)."""
-    import hashlib
-
     return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]

@@ -29,6 +29,16 @@ class FlowBackbone(nn.Module):
         """Attach freshly initialised preference modules (see paretoslider.conditioning)."""
         raise NotImplementedError
 
+    def run_transformer(self, w: torch.Tensor | None, **kwargs) -> torch.Tensor:
+        """`self.transformer(**kwargs)` with the preference modules fed w (None: reference)."""
+        preference = getattr(self, "preference", None)
+        if w is not None and preference is None:
+            raise ValueError("this backbone has no preference input; call add_preference first")
+        if preference is None:
+            return self.transformer(**kwargs)[0]
+        with preference.given(w):
+            return self.transformer(**kwargs)[0]
+
     def preference_parameters(self) -> list[nn.Parameter]:
         return [] if getattr(self, "preference", None) is None else list(self.preference.parameters())
 

@@ -202,18 +202,12 @@ class SD3Backbone(FlowBackbone):
         return torch.autocast(dev.type, dtype=dtype)
 
     def forward(self, x_t, t, cond: Cond, w=None):
-        if w is not None and self.preference is None:
-            raise ValueError("this backbone has no preference input; call add_preference first")
         dev, dtype = self.transformer.device, self.transformer.dtype
         timestep = (t.expand(x_t.shape[0]) * 1000).to(dev)  # SD3 embeds t scaled to [0, 1000]
         kwargs = dict(hidden_states=x_t.to(dev, dtype), timestep=timestep, return_dict=False,
                       **{k: v.to(dev, dtype) for k, v in cond.items()})
         with self._autocast():
-            if self.preference is None:
-                v = self.transformer(**kwargs)[0]
-            else:
-                with self.preference.given(None if w is None else w.to(dev)):
-                    v = self.transformer(**kwargs)[0]
+            v = self.run_transformer(None if w is None else w.to(dev), **kwargs)
         return v.to(x_t.device, x_t.dtype)
 
     @torch.no_grad()

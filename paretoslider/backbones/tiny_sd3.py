@@ -92,11 +92,6 @@ class TinySD3(FlowBackbone):
         self.num_objectives = num_objectives
 
     def forward(self, x_t, t, cond: Cond, w=None):
-        if w is not None and self.preference is None:
-            raise ValueError("this backbone has no preference input; call add_preference first")
         timestep = t.expand(x_t.shape[0]) * 1000  # SD3 embeds t scaled to [0, 1000]
-        kwargs = dict(hidden_states=x_t, timestep=timestep, return_dict=False, **cond)
-        if self.preference is None:
-            return self.transformer(**kwargs)[0]
-        with self.preference.given(w):
-            return self.transformer(**kwargs)[0]
+        return self.run_transformer(w, hidden_states=x_t, timestep=timestep, return_dict=False,
+                                    **cond)

@@ -1,9 +1,9 @@
 """Training configuration and its hash (what a checkpoint must match to be resumed)."""
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import asdict, dataclass, field
+
+from paretoslider.checkpoint import dict_hash
 
 SD3_LORA_TARGETS = (
     "to_q", "to_k", "to_v", "to_out.0", "add_q_proj", "add_k_proj", "add_v_proj", "to_add_out",
@@ -98,5 +98,4 @@ class TrainConfig:
 def config_hash(cfg: TrainConfig, extra: dict | None = None) -> str:
     """sha256 (16 hex digits) of the result-relevant config fields plus `extra` (JSON-able)."""
     fields = {k: v for k, v in asdict(cfg).items() if k not in UNHASHED}
-    text = json.dumps({"config": fields, "extra": extra or {}}, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return dict_hash({"config": fields, "extra": extra or {}})
