@@ -55,14 +55,18 @@ def run_suite(raw: dict, cfg: DictConfig, results_root: Path) -> None:
     from bench import records as rec
     from bench.jobs import Paths, run_evaluation, run_training
     from bench.report import build_report
-    from bench.suite import check_writable, load_suite
+    from bench.suite import check_same_config, check_writable, load_suite
 
     only = list(cfg.only_methods) if cfg.only_methods else None
     suite = load_suite(raw, only)
     suite_dir = results_root / suite.name
     check_writable(suite_dir)
-    paths = Paths(suite_dir, Path(cfg.cache_dir) / results_root.name / suite.name)
-    meta = {"config_hash": rec.config_hash(raw), "versions": rec.environment_versions(),
+    world_id = suite.build_world().fingerprint()  # base model and judges
+    config_hash = rec.config_hash({**raw, "world_fingerprint": world_id})
+    check_same_config(suite_dir / "records.jsonl", config_hash)
+    # trained units are reusable only with the same base model
+    paths = Paths(suite_dir, Path(cfg.cache_dir) / results_root.name / suite.name / world_id)
+    meta = {"config_hash": config_hash, "versions": rec.environment_versions(),
             "commit": rec.git_commit(Path(__file__).resolve().parent),
             "ref_point": list(suite.ref_point)}
     start = time.perf_counter()

@@ -134,6 +134,18 @@ def _validate(s: Suite) -> None:
         raise SuiteError(f"trainer: {exc}") from None
 
 
+def check_same_config(records: Path, config_hash: str) -> None:
+    """Refuse to add cells to records made under another configuration or world (another
+    base model or judges): a resumed run would otherwise mix the two silently."""
+    from bench.records import read_records
+
+    others = {r.get("config_hash") for r in read_records(records)} - {config_hash}
+    if others:
+        raise SuiteError(f"{records} holds records of another configuration or base model "
+                         f"(config hash {min(map(str, others))[:12]}, this run "
+                         f"{config_hash[:12]}); move that folder away or set results_dir")
+
+
 def check_writable(directory: Path) -> None:
     """Create the directory and prove a file can be written there (root ignores mode bits)."""
     try:

@@ -266,6 +266,12 @@ class SD3World:
 
         return build_reward(name)
 
+    def fingerprint(self) -> str:
+        """The weights named by model_path (a hub id or folder); the device does not matter."""
+        from paretoslider.checkpoint import dict_hash
+
+        return dict_hash({k: v for k, v in self.options.items() if k != "device"})
+
     def reward_names(self) -> list[str]:
         from paretoslider.rewards import REWARDS
 

@@ -22,6 +22,19 @@ class ShapesWorld:
 
         return load_base_model(self.options.get("base_model"))
 
+    def fingerprint(self) -> str:
+        """Identity of what results depend on beyond the suite config: the bytes of the base
+        weights and of the judges' files."""
+        import hashlib
+
+        from paretoslider.rewards.judges import JUDGE_DIR
+        from paretoslider.worlds.pretrain import base_weights_path
+
+        digest = hashlib.sha256(base_weights_path(self.options.get("base_model")).read_bytes())
+        for path in sorted(JUDGE_DIR.glob("*")):
+            digest.update(path.name.encode() + path.read_bytes())
+        return digest.hexdigest()[:16]
+
     def reward(self, name: str):
         from paretoslider.rewards import build_reward
 
@@ -56,6 +69,12 @@ class GaussSuiteWorld:
         from paretoslider.worlds.gauss import make_base_model
 
         return make_base_model(**self.model_args).eval().requires_grad_(False)
+
+    def fingerprint(self) -> str:
+        """The base model is trained from these options, deterministically."""
+        from paretoslider.checkpoint import dict_hash
+
+        return dict_hash({**self.model_args, "directions": self.world.a.tolist()})
 
     def reward(self, name: str):
         if name not in self._rewards:

@@ -1,5 +1,6 @@
 """The smoke suite end to end: records, tables, figures; a rerun skips finished cells."""
 import json
+import os
 import subprocess
 import sys
 
@@ -10,8 +11,8 @@ from bench.records import read_records
 pytestmark = pytest.mark.slow
 
 
-def run(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "bench.run", *args], cwd=cwd,
+def run(*args, cwd, env=None):
+    return subprocess.run([sys.executable, "-m", "bench.run", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=600, check=False)
 
 
@@ -48,6 +49,21 @@ def test_rerun_skips_finished_work_and_adds_nothing(smoke):
     assert "training: 0 distinct runs" in again.stdout and "0 new cells" in again.stdout
     assert (suite / "records.jsonl").read_text() == before
     assert (suite / "run.json").read_text() == provenance  # names the run that made them
+
+
+def test_rerun_with_another_base_model_is_refused(smoke):
+    from paretoslider.worlds import pretrain
+
+    root, args, _ = smoke
+    micro = root / "micro" / "base.safetensors"
+    pretrain.pretrain(pretrain.MICRO, micro, root / "micro" / "cache", progress=False)
+    suite = root / "results" / "smoke"
+    before = (suite / "records.jsonl").read_text()
+    out = run(*args, cwd=root, env={**os.environ, "PARETOSLIDER_BASE_MODEL": str(micro)})
+    assert out.returncode != 0
+    assert "another configuration or base model" in out.stderr
+    assert out.stderr.strip().count("\n") == 0
+    assert (suite / "records.jsonl").read_text() == before
 
 
 @pytest.mark.parametrize("args, message", [

@@ -65,3 +65,15 @@ def test_an_unwritable_results_directory_is_refused(tmp_path):
     blocker.write_text("")
     with pytest.raises(SuiteError, match="not writable"):
         check_writable(blocker / "results")
+
+
+def test_records_of_another_configuration_are_refused(tmp_path):
+    from bench.records import append_record
+    from bench.suite import check_same_config
+
+    records = tmp_path / "records.jsonl"
+    check_same_config(records, "aaaa")  # no records yet
+    append_record(records, {"method": "m", "seed": 0, "w": [1.0, 0.0], "config_hash": "aaaa"})
+    check_same_config(records, "aaaa")
+    with pytest.raises(SuiteError, match="another configuration or base model"):
+        check_same_config(records, "bbbb")
