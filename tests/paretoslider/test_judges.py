@@ -144,9 +144,18 @@ def test_world_report_runs_on_a_random_standin_model():
     assert set(rep["judges"]) == set(JUDGE_SPECS)
     assert sum(rep["base"]["style_fractions"].values()) == pytest.approx(1.0)
     assert 0.0 <= rep["base"]["shape_accuracy"] <= 1.0
+    assert isinstance(rep["base"]["quality_gate_passed"], bool)
     assert set(rep["style_word_steering"]) == set(STYLES)
     assert rep["correlation"]["photo"]["photo"] == pytest.approx(1.0)
     gaps, rel = rep["complement_gap"], rep["complement_gap_relative"]
     assert "photo+sketch" in gaps and gaps.keys() == rel.keys()
     assert not any(k.endswith("_heldout") for pair in gaps for k in pair.split("+"))
     json.loads(json.dumps(rep))  # the last line of the command is this, as JSON
+
+
+def test_quality_gate_needs_heldout_accuracy_and_every_style():
+    even = {s: 0.25 for s in STYLES}
+    assert report.gate_passed(0.9, even)
+    assert not report.gate_passed(0.89, even)
+    assert not report.gate_passed(0.99, {**even, "sketch": 0.09, "photo": 0.41})
+    assert report.gate_passed(0.95, {**even, "sketch": 0.10, "photo": 0.40})
