@@ -8,7 +8,7 @@
    samplers and the post-training methods use it as a plain flow model.
 
 Deterministic for a given config, resumable (a checkpoint every few hundred steps in the
-cache, keyed by the config hash), and cheap: the default takes minutes on 2 CPU cores.
+cache, keyed by the config hash); the default takes about half an hour on 2 CPU cores.
 The result (EMA weights) is committed under paretoslider/assets/ so the main job needs no
 pretraining: `python -m paretoslider.worlds.pretrain` rebuilds it.
 """

@@ -106,18 +106,22 @@ def gate_passed(heldout_accuracy: float, fractions: dict[str, float]) -> bool:
     return heldout_accuracy >= SHAPE_GATE and min(fractions.values()) >= STYLE_GATE
 
 
-def quality_gate(model, n: int = 512, steps: int = 10, seed: int = 0) -> dict:
-    """The gate on `n` samples over plain shape prompts; the training judge's shape accuracy
-    is reported beside the held-out one."""
-    prompts = [make_prompt(SHAPES[i % len(SHAPES)]) for i in range(n)]
-    images = sample_images(model, prompts, seed, steps)
-    rewards = build_world_rewards()
-    scores = score_all(images, prompts, {k: v for k, v in rewards.items() if k in STYLES})
+def gate_measures(rewards: dict, images, prompts, scores: dict) -> dict:
+    """Shape accuracy by both shape classifiers, dominant-style fractions, and the verdict."""
     heldout = shape_accuracy(rewards, "adherence_heldout", images, prompts)
     fractions = style_fractions(scores)
     return {"shape_accuracy_heldout": heldout,
             "shape_accuracy": shape_accuracy(rewards, "adherence", images, prompts),
             "style_fractions": fractions, "passed": gate_passed(heldout, fractions)}
+
+
+def quality_gate(model, n: int = 512, steps: int = 10, seed: int = 0) -> dict:
+    """The gate on `n` samples over plain shape prompts."""
+    prompts = [make_prompt(SHAPES[i % len(SHAPES)]) for i in range(n)]
+    images = sample_images(model, prompts, seed, steps)
+    rewards = build_world_rewards()
+    scores = score_all(images, prompts, {k: v for k, v in rewards.items() if k in STYLES})
+    return gate_measures(rewards, images, prompts, scores)
 
 
 def world_report(model, n: int = 512, steps: int = 10, seed: int = 0, per_style: int = 128,
@@ -127,6 +131,8 @@ def world_report(model, n: int = 512, steps: int = 10, seed: int = 0, per_style:
     prompts = [make_prompt(SHAPES[i % len(SHAPES)]) for i in range(n)]
     images = sample_images(model, prompts, seed, steps)
     scores = score_all(images, prompts, rewards)
+    gate = gate_measures(rewards, images, prompts, scores)
+    gate["quality_gate_passed"] = gate.pop("passed")
     steering = {}
     for k, style in enumerate(STYLES):
         p = [make_prompt(SHAPES[i % len(SHAPES)], style) for i in range(per_style)]
@@ -140,13 +146,8 @@ def world_report(model, n: int = 512, steps: int = 10, seed: int = 0, per_style:
         "base": {
             "samples": n,
             "steps": steps,
-            "shape_accuracy": shape_accuracy(rewards, "adherence", images, prompts),
-            "shape_accuracy_heldout": shape_accuracy(rewards, "adherence_heldout", images, prompts),
-            "style_fractions": style_fractions(scores),
+            **gate,
             "style_fractions_heldout": style_fractions(scores, "_heldout"),
-            "quality_gate_passed": gate_passed(
-                shape_accuracy(rewards, "adherence_heldout", images, prompts),
-                style_fractions(scores)),
             "mean_reward": {k: round(v.mean().item(), 4) for k, v in scores.items()},
             "images_per_s": round(images_per_second(model, steps, speed_batch), 1),
             "speed_batch": speed_batch,
