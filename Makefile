@@ -8,13 +8,19 @@ BIN := $(VENV)/bin
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
+	@echo "[setup 1/4] creating $(VENV)"
 	$(PY) -m venv $(VENV)
+	@echo "[setup 2/4] upgrading pip"
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	@echo "[setup 3/4] installing torch (CPU build, about 200 MB)"
+	$(BIN)/python -m pip install --progress-bar on torch==2.13.0
+	@echo "[setup 4/4] installing the project and its dependencies"
+	$(BIN)/python -m pip install --progress-bar on -e '.[dev]'
 	@$(BIN)/python -c "import torch, sys; sys.exit(0 if '+cpu' in torch.__version__ or not torch.version.cuda else 'a CUDA build of torch got installed: ' + torch.__version__)"
+	@echo "[setup] done"
 	touch $@
 
+# trains and evaluates into runs/two_obj (git-ignored), then compares with results/two_obj
 bench: setup
 	$(BIN)/python -m bench.run suite=two_obj
 

@@ -1,13 +1,18 @@
 """From records to numbers: metrics per method and seed, then a leaderboard over seeds.
 
-A "run" is one method and seed: its records are the cells of the evaluation sweep. Every
-metric is computed twice, on the training rewards and (prefix `heldout_`) on the held-out
-judges, from normalised per-w means.
+A "run" is one method and seed at its final checkpoint (earlier checkpoints feed
+`bench.budget`). Every metric is computed on the training rewards and (prefix `heldout_`)
+on the held-out judges, from normalised per-w means; the per-image shares from the side
+files. Sweep metrics (`bench.resample.SWEEP_METRICS`) get intervals from a bootstrap over
+seeds and images together; the rest from a bootstrap over seeds. Seeds that produced
+identical numbers count once.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,29 +22,60 @@ import pandas as pd
 from bench import controllability as ctl
 from bench import metrics
 from bench.records import record_key
-from bench.sidefiles import load_sample_values
-from bench.stats import summarise
+from bench.resample import SWEEP_METRICS, Context, oracle_utility, replicate, sweep_metrics
+from bench.runs import SPACES, Run, build_runs, names, same_sweep, to_unit
+from bench.stats import (
+    RESAMPLES,
+    SEED,
+    difference_draws,
+    overlaps_zero,
+    percentile_interval,
+    summarise,
+)
 
 Record = Mapping[str, Any]
-SPACES = {"train": ("objectives", "rewards"), "heldout": ("heldout", "judges")}
-FRONT_METRICS = ("hv", "hv_norm", "eum", "cu", "cu_gap", "igd_plus", "cardinality",
-                 "spearman", "monotonicity", "range", "largest_jump", "blend")
+POINT_METRICS = ("eum", "cu_gap", "igd_plus", "cardinality", "range", "jump_ratio")
 QUALITY = ("adherence", "diversity", "drift")
 # CSV column -> key of the record's "cost" dict; cost is the run's total, repeated per cell.
-COST = {"train_images": "images", "forward_passes": "forward_passes",
+COST = {"passes": "passes", "train_images": "images", "forward_passes": "forward_passes",
         "backward_passes": "backward_passes", "optimizer_steps": "optimizer_steps",
         "wall_s": "wall_s", "models_trained": "models_trained", "checkpoints": "checkpoints",
         "checkpoint_bytes": "checkpoint_bytes", "slider_change_cost": "slider_change_cost"}
+NOT_RANKED = {"one_style", "cardinality"}  # descriptive: neither end is better
+LOWER_IS_BETTER = {"cu_gap", "igd_plus", "jump_ratio", "neither", "regret_mean",
+                   "regret_worst", "drift", *COST}
+ORACLE = "oracle"
+FIXED = "fixed_weight"
+SWITCHING = "switching"  # the reference that mixes single-objective policies in proportion to w
+
+
+def front_metrics() -> tuple[str, ...]:
+    return (*SWEEP_METRICS, *POINT_METRICS)
 
 
 def metric_columns() -> list[str]:
     """Every per-run metric name, in leaderboard order."""
-    return [*FRONT_METRICS, *(f"heldout_{m}" for m in FRONT_METRICS), *QUALITY, *COST]
+    return [*front_metrics(), *(f"heldout_{m}" for m in front_metrics()), *QUALITY, *COST]
 
 
-def names(rec: Record, space: str) -> list[str]:
-    """Scorer names of a space ("train" or "heldout"), in w's order."""
-    return list(rec[SPACES[space][0]])
+def larger_is_better(col: str) -> bool:
+    return col.removeprefix("heldout_") not in LOWER_IS_BETTER
+
+
+def bounds(col: str, ref: np.ndarray) -> tuple[float, float] | None:
+    """The possible values of a metric, to clip its intervals (None: unbounded above)."""
+    base = col.removeprefix("heldout_")
+    box = float(np.prod(1.0 - ref))
+    table = {"hv": (0.0, box), "hv_matched": (0.0, box), "hv_norm": (0.0, np.inf),
+             "spearman": (-1.0, 1.0), "cu_gap": (-1.0, 1.0), "regret_mean": (-1.0, 1.0),
+             "regret_worst": (-1.0, 1.0), "igd_plus": (0.0, np.inf),
+             "cardinality": (1.0, np.inf), "range": (0.0, np.inf),
+             "jump_ratio": (0.0, 1.0), "diversity": (0.0, np.inf), "drift": (0.0, np.inf)}
+    if base in table:
+        return table[base]
+    if base in COST:
+        return (0.0, np.inf)
+    return (0.0, 1.0)  # utilities, shares, monotonicity, adherence
 
 
 def vector(rec: Record, space: str) -> np.ndarray:
@@ -50,10 +86,12 @@ def vector(rec: Record, space: str) -> np.ndarray:
 
 
 def group_runs(records: Sequence[Record]) -> dict[tuple[str, int], list[Record]]:
-    """Records per (method, seed), in file order; a repeated cell keeps its last record."""
+    """Final-checkpoint records per (method, seed), in file order; a repeated cell keeps its
+    last record."""
     cells: dict[tuple, Record] = {}
     for rec in records:
-        cells[record_key(rec["method"], rec["seed"], rec["w"])] = rec
+        if float(rec.get("checkpoint", 1.0)) >= 1.0:
+            cells[record_key(rec["method"], rec["seed"], rec["w"])] = rec
     runs: dict[tuple[str, int], list[Record]] = {}
     for (method, seed, _), rec in cells.items():
         runs.setdefault((method, seed), []).append(rec)
@@ -69,21 +107,34 @@ def suite_ref(records: Sequence[Record]) -> np.ndarray:
                       dtype=float)
 
 
-def single_objective_extremes(runs: Mapping[tuple[str, int], Sequence[Record]],
-                              space: str) -> np.ndarray | None:
-    """(M, 2) low/high r_m over the w-dependent methods' one-hot cells, or None if absent.
+def ideal_high(records: Sequence[Record]) -> dict[str, np.ndarray | None]:
+    """Upper corner of the declared ideal box per space (the records' `ideal_box`)."""
+    box = records[0].get("ideal_box") or {}
+    return {s: None if box.get(s) is None else np.asarray(box[s], dtype=float)[:, 1]
+            for s in SPACES}
+
+
+def matched_k(runs: Sequence[Run], m: int) -> int | None:
+    """Matched cardinality: the fixed-weight set's number of distinct training points (its
+    grid size), else 5 for two objectives; None when neither is known."""
+    fixed = [len(np.unique(r.means["train"], axis=0)) for r in runs if r.method == FIXED]
+    if fixed:
+        return max(fixed)
+    return 5 if m == 2 else None
+
+
+def single_objective_extremes(runs: Sequence[Run], space: str) -> np.ndarray | None:
+    """(M, 2) low/high r_m over the w-dependent runs' one-hot cells, or None if absent.
 
     High: the best r_m where w = e_m (optimising m alone). Low: the worst r_m where w = e_k,
     k != m (optimising something else).
     """
-    cells = [r for recs in runs.values() for r in recs if r.get("w_dependent", True)]
-    hot = [(int(np.argmax(r["w"])), vector(r, space)) for r in cells
-           if np.isclose(max(r["w"]), 1.0)]
+    hot = [(int(np.argmax(w)), r) for run in runs if run.w_dependent
+           for w, r in zip(run.ws, run.means[space], strict=True) if np.isclose(w.max(), 1.0)]
     if not hot:
         return None
-    m_count = len(hot[0][1])
-    out = np.full((m_count, 2), np.nan)
-    for m in range(m_count):
+    out = np.full((len(hot[0][1]), 2), np.nan)
+    for m in range(len(out)):
         high = [v[m] for k, v in hot if k == m]
         low = [v[m] for k, v in hot if k != m]
         if not high or not low:
@@ -92,117 +143,241 @@ def single_objective_extremes(runs: Mapping[tuple[str, int], Sequence[Record]],
     return out
 
 
-def _pooled(samples: Sequence[Any], idx: Sequence[int], kind: str, key: str,
-            lo_hi: Sequence[float]) -> np.ndarray:
-    """Normalised per-sample values of one scorer, pooled over the cells `idx`."""
-    got = [getattr(samples[i], kind).get(key) for i in idx]
-    got = [(np.asarray(g, dtype=float) - lo_hi[0]) / (lo_hi[1] - lo_hi[0])
-           for g in got if g is not None]
-    return np.concatenate(got) if got else np.zeros(0)
-
-
-def blend(samples: Sequence[Any] | None, space: str, keys: Sequence[str],
-          ranges: Mapping[str, Sequence[float]]) -> float | None:
-    """Mean blend score over objectives: samples at the most central w against the pooled
-    samples at the vertices where w_m = 0 (low) and w_m = 1 (high)."""
-    if not samples:
-        return None
-    kind = SPACES[space][1]
-    ws = np.array([c.w for c in samples])
-    centre = int(np.argmin(np.linalg.norm(ws - 1.0 / ws.shape[1], axis=1)))
-    vertex = np.isclose(ws.max(axis=1), 1.0)
-    if vertex[centre]:
-        return None
-    scores = []
-    for m, key in enumerate(keys):
-        high = np.flatnonzero(vertex & np.isclose(ws[:, m], 1.0))
-        low = np.flatnonzero(vertex & np.isclose(ws[:, m], 0.0))
-        score = ctl.blend_score(_pooled(samples, [centre], kind, key, ranges[key]),
-                                _pooled(samples, low, kind, key, ranges[key]),
-                                _pooled(samples, high, kind, key, ranges[key]))
-        if score is not None:
-            scores.append(score)
-    return float(np.mean(scores)) if scores else None
-
-
-def run_front_metrics(recs: Sequence[Record], space: str, ref: np.ndarray, grid: np.ndarray,
-                      front: np.ndarray, extremes: np.ndarray | None,
-                      samples: Sequence[Any] | None = None) -> dict[str, float | None]:
-    """Front, utility and controllability metrics of one run in one space."""
-    ws = np.array([r["w"] for r in recs], dtype=float)
-    pts = np.array([vector(r, space) for r in recs])
-    dynamic = all(r.get("w_dependent", True) for r in recs)
-    eum, cu = metrics.expected_utility(pts, grid), metrics.conditioned_utility(ws, pts)
-    out = {"hv": metrics.hypervolume(pts, ref), "hv_norm": metrics.normalised_hypervolume(
-        pts, ref), "eum": eum, "cu": cu, "cu_gap": None if eum is None or cu is None
-        else eum - cu, "igd_plus": metrics.igd_plus(pts, front),
-        "cardinality": float(metrics.cardinality(pts))}
-    rho = [s for s in ctl.spearman(ws, pts) if s is not None] if dynamic else []
-    out["spearman"] = float(np.mean(rho)) if rho else None
-    out["monotonicity"] = ctl.monotonicity(ws, pts) if dynamic else None
-    out["range"] = ctl.range_covered(pts, extremes) if dynamic else None
-    out["largest_jump"] = ctl.largest_jump(ws, pts) if dynamic else None
-    out["blend"] = (blend(samples, space, names(recs[0], space), recs[0]["ranges"])
-                    if dynamic else None)
-    return out
+def point_metrics(run: Run, space: str, grid: np.ndarray, front: np.ndarray,
+                  extremes: np.ndarray | None) -> dict[str, float | None]:
+    """Metrics that only the per-seed numbers get (no per-image bootstrap)."""
+    pts = run.means[space]
+    eum, cu = metrics.expected_utility(pts, grid), metrics.conditioned_utility(run.ws, pts)
+    dynamic = run.w_dependent
+    return {"eum": eum, "cu_gap": None if eum is None or cu is None else eum - cu,
+            "igd_plus": metrics.igd_plus(pts, front),
+            "cardinality": float(metrics.cardinality(pts)),
+            "range": ctl.range_covered(pts, extremes) if dynamic else None,
+            "jump_ratio": ctl.jump_ratio(run.ws, pts) if dynamic else None}
 
 
 def _mean_of(recs: Sequence[Record], group: str, key: str) -> float | None:
-    """Mean over cells of rec[group][key], ignoring cells without it."""
     vals = [r.get(group, {}).get(key) for r in recs]
     vals = [float(v) for v in vals if v is not None]
     return float(np.mean(vals)) if vals else None
 
 
-def _cost_of(recs: Sequence[Record], key: str) -> float | None:
+def _cost_of(run: Run, key: str) -> float | None:
     """The run's total cost entry (the largest value its cells carry)."""
-    vals = [float(r["cost"][key]) for r in recs if r.get("cost", {}).get(key) is not None]
+    if key == "passes":
+        return run.passes()
+    vals = [float(r["cost"][key]) for r in run.records if r.get("cost", {}).get(key) is not None]
     return max(vals) if vals else None
+
+
+@dataclass
+class Analysis:
+    """Everything the tables need: per-run numbers, bootstrap replicates and counts."""
+
+    per_run: pd.DataFrame
+    replicates: dict[str, dict[str, Any]]  # method -> {"seeds": [...], metric: (S, B)}
+    ref: np.ndarray
+    k: int | None
+    counts: dict[str, int] = field(default_factory=dict)
+    oracle: dict[str, Any] | None = None
+    samples_per_w: list[int] = field(default_factory=list)
+    cells: pd.DataFrame = field(default_factory=pd.DataFrame)  # per-w image shares
+    context: Context | None = None
+
+
+def cell_shares(run: Run) -> list[dict[str, Any]]:
+    """Per interior w of a run with side files: its held-out and training blend / neither
+    shares and the number of images behind them."""
+    if run.samples is None:
+        return []
+    rows = [{"method": run.method, "seed": run.seed, "w": tuple(float(x) for x in w),
+             "n": run.n_samples} for w in run.ws]
+    for space, prefix in (("train", ""), ("heldout", "heldout_")):
+        blend, neither = ctl.shares(run.ws, to_unit(run.samples[space], run.ranges[space]))
+        for row, b, n in zip(rows, blend, neither, strict=True):
+            row[prefix + "blend"], row[prefix + "neither"] = b, n
+    return [r for r, inner in zip(rows, ctl.interior(run.ws), strict=True) if inner]
+
+
+def _quiet_nan(fn, *args, **kwargs):
+    """Run numpy reductions where an all-NaN slice is expected (n/a metrics)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return fn(*args, **kwargs)
+
+
+def _oracle_context(oracle_records: Sequence[Record], suite_dir, b: int,
+                    rng: np.random.Generator):
+    runs, _ = build_runs(oracle_records, suite_dir)
+    runs = [r for r in runs if r.method == ORACLE] or runs
+    if not runs:
+        return None, None
+    info = {"seeds": sorted({r.seed for r in runs}), "runs": len(runs),
+            "passes": max((r.passes() or 0) for r in runs)}
+    return _quiet_nan(oracle_utility, runs, b, rng), info
+
+
+def analyse(records: Sequence[Record], suite_dir: str | Path | None = None,
+            ref_point: Sequence[float] | None = None,
+            oracle_records: Sequence[Record] | None = None, resamples: int = RESAMPLES,
+            oracle_dir: str | Path | None = None) -> Analysis:
+    """Per-run metrics and their bootstrap replicates.
+
+    `suite_dir` locates per-sample side files; `ref_point` overrides the records' reference
+    point; `oracle_records` (default: the records' own method "oracle") give per-w regret.
+    """
+    rng = np.random.default_rng(SEED)
+    ref = suite_ref(records) if ref_point is None else np.asarray(ref_point, dtype=float)
+    inside = [r for r in records if r["method"] == ORACLE]
+    oracle_src = list(oracle_records) if oracle_records else inside
+    oracle, oracle_info = (_oracle_context(oracle_src, oracle_dir if oracle_records else
+                                           suite_dir, resamples, rng)
+                           if oracle_src else (None, None))
+    all_runs, nan_cells = build_runs([r for r in records if r["method"] != ORACLE], suite_dir)
+    m = len(records[0]["objectives"])
+    ctx = Context(ref, matched_k(all_runs, m), ideal_high(records), oracle)
+    grid = np.unique(np.concatenate([r.ws for r in all_runs]), axis=0)
+    context = {s: (metrics.merged_front([r.means[s] for r in all_runs]),
+                   single_objective_extremes(all_runs, s)) for s in SPACES}
+    rows, reps, shares = [], {}, []
+    kept: dict[str, list[Run]] = {}
+    for run in all_runs:
+        twin = next((k for k in kept.get(run.method, []) if same_sweep(k, run)), None)
+        row: dict[str, Any] = {"method": run.method, "seed": run.seed,
+                               "n_cells": len(run.records), "n_samples": run.n_samples,
+                               "w_dependent": run.w_dependent,
+                               "same_as_seed": None if twin is None else twin.seed}
+        observed = _quiet_nan(sweep_metrics, run, *replicate(run, 0, rng), ctx, True)
+        row.update({k: None if np.isnan(v[0]) else float(v[0]) for k, v in observed.items()})
+        for space, prefix in (("train", ""), ("heldout", "heldout_")):
+            found = point_metrics(run, space, grid, *context[space])
+            row.update({prefix + k: v for k, v in found.items()})
+        row.update({q: _mean_of(run.records, "quality", q) for q in QUALITY})
+        row.update({col: _cost_of(run, key) for col, key in COST.items()})
+        rows.append(row)
+        if twin is not None:
+            continue
+        kept.setdefault(run.method, []).append(run)
+        shares += cell_shares(run)
+        drawn = _quiet_nan(sweep_metrics, run, *replicate(run, resamples, rng), ctx, False)
+        entry = reps.setdefault(run.method, {"seeds": []})
+        entry["seeds"].append(run.seed)
+        for k, v in drawn.items():
+            entry.setdefault(k, []).append(np.broadcast_to(v, (resamples,)))
+    for entry in reps.values():
+        for k in list(entry):
+            if k != "seeds":
+                entry[k] = np.stack(entry[k])
+    expected = (len({r.method for r in all_runs}) * len({r.seed for r in all_runs})
+                * len(grid))
+    recorded = sum(len(r.records) for r in all_runs) + nan_cells
+    counts = {"cells": recorded, "nan_cells": nan_cells,
+              "missing_cells": max(expected - recorded, 0),
+              "runs_without_samples": sum(r.samples is None for r in all_runs),
+              "runs": len(all_runs)}
+    per_run = pd.DataFrame(rows)
+    if oracle_info is not None:
+        oracle_info["utility"] = {s: float(np.nanmean(list(oracle[s][0].values())))
+                                  for s in SPACES}
+    return Analysis(per_run, reps, ref, ctx.k, counts, oracle_info,
+                    sorted({r.n_samples for r in all_runs if r.n_samples}), pd.DataFrame(shares),
+                    ctx)
 
 
 def per_run_table(records: Sequence[Record], suite_dir: str | Path | None = None,
                   ref_point: Sequence[float] | None = None) -> pd.DataFrame:
-    """One row per method and seed with every metric (NaN where n/a).
+    """One row per method and seed with every metric (NaN where n/a)."""
+    return analyse(records, suite_dir, ref_point, resamples=1).per_run
 
-    `suite_dir` locates per-sample side files (for the blend score); `ref_point` overrides
-    the reference point that the records carry.
-    """
-    runs = group_runs(records)
-    ref = suite_ref(records) if ref_point is None else np.asarray(ref_point, dtype=float)
-    grid = np.unique(np.array([r["w"] for r in records], dtype=float), axis=0)
+
+def _tied_best(board: pd.DataFrame, col: str, reps: Mapping[str, Mapping[str, Any]],
+               per_run: pd.DataFrame) -> list[bool]:
+    """Per method: True when the 95% interval of (method - best method) contains 0, i.e. it
+    cannot be told apart from the best mean; none when the column has fewer than two
+    distinct values (nothing stands out)."""
+    values = pd.to_numeric(board[col], errors="coerce")
+    if values.dropna().nunique() < 2 or col.removeprefix("heldout_") in NOT_RANKED:
+        return [False] * len(board)
+    larger = larger_is_better(col)
+    best = board["method"].iloc[int(values.idxmax() if larger else values.idxmin())]
+
+    def draws_of(method: str) -> tuple[np.ndarray, list[int]]:
+        entry = reps.get(method, {})
+        if col in entry:
+            return entry[col], entry["seeds"]
+        group = per_run[(per_run["method"] == method) & per_run["same_as_seed"].isna()]
+        vals = pd.to_numeric(group[col], errors="coerce").to_numpy(dtype=float)
+        return vals[:, None], list(group["seed"])
+
+    bx, bs = draws_of(best)
+    out = []
+    for method, value in zip(board["method"], values, strict=True):
+        if pd.isna(value):
+            out.append(False)
+        elif method == best:
+            out.append(True)
+        else:
+            x, xs = draws_of(method)
+            out.append(overlaps_zero(_quiet_nan(difference_draws, x, xs, bx, bs),
+                                     float(value - values[board["method"] == best].iloc[0])))
+    return out
+
+
+def leaderboard(per_run: pd.DataFrame, replicates: Mapping[str, Mapping[str, Any]] | None = None,
+                ref: Sequence[float] | None = None) -> pd.DataFrame:
+    """One row per method: each metric's mean over distinct seeds, 95% interval (bootstrap
+    over seeds and, where `replicates` hold them, images; clipped to the metric's range),
+    seeds' min-max, and `<col>_best`: cannot be told apart from the best mean."""
+    reps = replicates or {}
+    distinct = per_run[per_run["same_as_seed"].isna()] if "same_as_seed" in per_run else per_run
+    ref_arr = np.zeros(1) if ref is None else np.asarray(ref, dtype=float)
     rows = []
-    context = {}
-    for space in SPACES:
-        pts = [np.array([vector(r, space) for r in recs]) for recs in runs.values()]
-        context[space] = (metrics.merged_front(pts), single_objective_extremes(runs, space))
-    for (method, seed), recs in runs.items():
-        samples = load_sample_values(Path(suite_dir), method, seed) if suite_dir else None
-        row: dict[str, Any] = {"method": method, "seed": seed, "n_cells": len(recs),
-                               "w_dependent": all(r.get("w_dependent", True) for r in recs)}
-        for space, prefix in (("train", ""), ("heldout", "heldout_")):
-            front, extremes = context[space]
-            found = run_front_metrics(recs, space, ref, grid, front, extremes, samples)
-            row.update({prefix + k: v for k, v in found.items()})
-        row.update({q: _mean_of(recs, "quality", q) for q in QUALITY})
-        row.update({col: _cost_of(recs, key) for col, key in COST.items()})
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def leaderboard(per_run: pd.DataFrame) -> pd.DataFrame:
-    """One row per method: each metric's mean over seeds, 95% interval and min-max."""
-    rows = []
-    for method, group in per_run.groupby("method", sort=False):
-        row: dict[str, Any] = {"method": method, "n_seeds": len(group),
+    for method, group in distinct.groupby("method", sort=False):
+        n_all = int((per_run["method"] == method).sum())
+        row: dict[str, Any] = {"method": method, "n_seeds": n_all,
+                               "n_distinct_seeds": len(group),
                                "w_dependent": bool(group["w_dependent"].all())}
         for col in metric_columns():
-            values = [None if v is None or pd.isna(v) else float(v)
-                      for v in group.get(col, [])]
-            s = summarise(values)
-            row[col] = None if s is None else s.mean
-            row[f"{col}_ci_low"] = None if s is None else s.ci_low
-            row[f"{col}_ci_high"] = None if s is None else s.ci_high
-            row[f"{col}_min"] = None if s is None else s.min
-            row[f"{col}_max"] = None if s is None else s.max
+            values = [None if pd.isna(v) else float(v) for v in group.get(col, [])]
+            s = summarise(values, bounds(col, ref_arr),
+                          reps.get(method, {}).get(col))
+            for suffix, attr in (("", "mean"), ("_ci_low", "ci_low"), ("_ci_high", "ci_high"),
+                                 ("_min", "min"), ("_max", "max")):
+                row[col + suffix] = None if s is None else getattr(s, attr)
         rows.append(row)
-    return pd.DataFrame(rows)
+    board = pd.DataFrame(rows)
+    best = {f"{col}_best": _tied_best(board, col, reps, distinct)
+            for col in metric_columns() if col in board}
+    board = pd.concat([board, pd.DataFrame(best, index=board.index)], axis=1)
+    if len(board):
+        board["control"] = control_labels(board, reps)
+    return board
+
+
+def control_labels(board: pd.DataFrame, reps: Mapping[str, Mapping[str, Any]],
+                   col: str = "heldout_blend") -> list[str | None]:
+    """How a method's control works. 'static': one model at every w. With the switching
+    reference present: 'blends' when the method's blend share is above the reference's
+    (difference interval above 0), else 'switch-like'. Without it: 'switch-like' when more
+    images at interior w show one style only than show every asked-for style."""
+    out: list[str | None] = []
+    ref = reps.get(SWITCHING, {})
+    for _, row in board.iterrows():
+        blend = row.get(col)
+        if not row["w_dependent"]:
+            out.append("static")
+        elif row["method"] == SWITCHING:
+            out.append("switching (reference)")
+        elif blend is None or pd.isna(blend):
+            out.append(None)
+        elif col in ref and col in reps.get(row["method"], {}):
+            mine = reps[row["method"]]
+            ref_mean = board.loc[board["method"] == SWITCHING, col]
+            low = percentile_interval(_quiet_nan(difference_draws, mine[col], mine["seeds"],
+                                                 ref[col], ref["seeds"]),
+                                      estimate=float(blend - ref_mean.iloc[0]))
+            out.append("blends" if low is not None and low[0] > 0 else "switch-like")
+        else:
+            one = row.get(col.replace("blend", "one_style"))
+            out.append("switch-like" if one is not None and one > blend else "blends")
+    return out

@@ -3,7 +3,10 @@
 Inputs are a sweep: `ws` (K, M) preference vectors and `rs` (K, M) normalised per-w mean
 rewards, row k being the model asked for ws[k]. Each function returns None where the
 metric is undefined (a sweep of fewer than two distinct w, no neighbouring grid steps, or
-extremes that coincide), never a number.
+extremes that coincide), never a number. `*_batch` variants take B resampled sweeps at
+once (the bootstrap). Per-image analysis (`shares`) tells blending from switching: a
+policy can move its per-w MEAN smoothly by mixing single-objective images in proportion
+to w, without ever producing an image that shows both.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-from scipy.stats import spearmanr
+from scipy.stats import rankdata, spearmanr
 
 from bench.metrics import ArrayLike, as_points
 
@@ -72,22 +75,48 @@ def neighbour_steps(ws: ArrayLike, tol: float = 1e-6) -> list[tuple[int, int, in
     return [(i, j, m, k) for d, i, j, m, k in candidates if d <= step + tol]
 
 
-def monotonicity(ws: ArrayLike, rs: ArrayLike, tol: float = 1e-9) -> float | None:
-    """Share of neighbouring grid checks in which the rewards move the right way.
+MONOTONE_TOL = 1e-3  # on the normalised scale: below this, a step is evaluation noise
 
-    For each step that moves mass from objective k to objective m, two checks: r_m must not
-    fall and r_k must not rise (each within `tol`, so a saturated reward that stays flat
-    still counts as right). None when the sweep has no neighbouring steps.
+
+def monotonicity(ws: ArrayLike, rs: ArrayLike, tol: float = MONOTONE_TOL) -> float | None:
+    """Share of neighbouring grid checks in which the rewards move the right way, strictly.
+
+    For each step that moves mass from objective k to objective m, two checks: r_m must RISE
+    by more than `tol` and r_k must FALL by more than `tol`. A flat step counts as wrong, so
+    a policy that ignores w scores 0. None when the sweep has no neighbouring steps.
     """
     w, r = _sweep(ws, rs)
-    steps = neighbour_steps(w)
+    out = monotonicity_batch(w, r[None], tol)
+    return None if out is None else float(out[0])
+
+
+def monotonicity_batch(ws: ArrayLike, rs: np.ndarray, tol: float = MONOTONE_TOL
+                       ) -> np.ndarray | None:
+    """`monotonicity` of B resampled sweeps rs (B, K, M) on the same ws (K, M)."""
+    steps = neighbour_steps(ws)
     if not steps:
         return None
-    ok = []
-    for i, j, m, k in steps:
-        ok.append(r[j, m] - r[i, m] >= -tol)
-        ok.append(r[j, k] - r[i, k] <= tol)
-    return float(np.mean(ok))
+    i, j, m, k = (np.array(x) for x in zip(*steps, strict=True))
+    rise = rs[:, j, m] - rs[:, i, m] > tol
+    fall = rs[:, j, k] - rs[:, i, k] < -tol
+    return np.concatenate([rise, fall], axis=1).mean(axis=1)
+
+
+def spearman_batch(ws: ArrayLike, rs: np.ndarray) -> np.ndarray | None:
+    """Mean over objectives of `spearman`, for B sweeps rs (B, K, M) on the same ws (K, M);
+    None if no objective's w varies. A flat reward scores 0, as in `spearman`."""
+    w = as_points(ws)
+    cols = []
+    for m in range(w.shape[1]):
+        if len(w) < 2 or np.ptp(w[:, m]) == 0:
+            continue
+        rank_w = rankdata(w[:, m])
+        rank_r = rankdata(rs[:, :, m], axis=1)
+        dw = rank_w - rank_w.mean()
+        dr = rank_r - rank_r.mean(axis=1, keepdims=True)
+        norm = np.sqrt(np.sum(dw**2) * np.sum(dr**2, axis=1))
+        cols.append(np.where(norm > 0, (dr @ dw) / np.where(norm > 0, norm, 1.0), 0.0))
+    return np.mean(cols, axis=0) if cols else None
 
 
 def range_covered(rs: ArrayLike, extremes: ArrayLike | None = None) -> float | None:
@@ -109,29 +138,46 @@ def range_covered(rs: ArrayLike, extremes: ArrayLike | None = None) -> float | N
     return float(np.mean(np.ptp(r, axis=0)[valid] / np.abs(span[valid])))
 
 
-def largest_jump(ws: ArrayLike, rs: ArrayLike) -> float | None:
-    """Largest change of any one reward between neighbouring grid points (max-norm)."""
+def jump_ratio(ws: ArrayLike, rs: ArrayLike) -> float | None:
+    """Smoothness: per objective, the largest change between neighbouring grid points divided
+    by the sweep's range of that objective; the maximum over objectives. 1.0: all of the
+    change happens in one step (a switch); 1 / (steps) is the even ramp. Objectives that do
+    not move are skipped; None if none moves or the sweep has no neighbouring steps."""
     w, r = _sweep(ws, rs)
     steps = neighbour_steps(w)
-    if not steps:
+    span = np.ptp(r, axis=0) if len(r) else np.zeros(0)
+    moving = span > 1e-12
+    if not steps or not np.any(moving):
         return None
-    return float(max(np.max(np.abs(r[j] - r[i])) for i, j, _, _ in steps))
+    jumps = np.max([np.abs(r[j] - r[i]) for i, j, _, _ in steps], axis=0)
+    return float(np.max(jumps[moving] / span[moving]))
 
 
-def blend_score(middle: ArrayLike, low: ArrayLike, high: ArrayLike, q: float = 0.1
-                ) -> float | None:
-    """Share of in-between samples that are real blends rather than one extreme or the other.
+# An image "shows" objective m when its normalised per-image score reaches this. The style
+# judges predict an image's blend weight of their style, and the weights of all styles sum
+# to 1: an even two-style blend scores 0.5 on each, so a threshold of 0.5 would count almost
+# no blend at all. 0.25 reads "at least a quarter of the image is that style".
+SHOWS_THRESHOLD = 0.25
 
-    `middle`, `low`, `high`: per-sample values of one reward at an in-between w and at the
-    two extremes (where that reward is pushed down and up). A sample counts as a blend when
-    it lies strictly above the low extreme's (1 - q) quantile and strictly below the high
-    extreme's q quantile. A model that outputs a mixture of pure extremes scores near 0, one
-    that outputs in-between images near 1. None if the extremes' bands overlap.
+
+def interior(ws: ArrayLike) -> np.ndarray:
+    """Mask of the w that ask for more than one objective (not a vertex of the simplex)."""
+    return np.sum(as_points(ws) > 0, axis=1) >= 2
+
+
+def shares(ws: ArrayLike, samples: np.ndarray, threshold: float = SHOWS_THRESHOLD
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Per-cell shares of images that show every asked-for objective ("blend") and that show
+    none of them ("neither"), for samples (..., K, N, M) of normalised per-image scores.
+
+    At w the asked-for objectives are those with w_m > 0. Returns two (..., K) arrays; at
+    the vertices (one objective asked for) both are NaN.
     """
-    mid, lo, hi = (np.asarray(x, dtype=float).ravel() for x in (middle, low, high))
-    if min(len(mid), len(lo), len(hi)) == 0:
-        return None
-    lo_edge, hi_edge = np.quantile(lo, 1.0 - q), np.quantile(hi, q)
-    if lo_edge >= hi_edge:
-        return None
-    return float(np.mean((mid > lo_edge) & (mid < hi_edge)))
+    w = as_points(ws)
+    asked = w > 0
+    shows = np.asarray(samples) >= threshold
+    hit = np.where(asked[:, None, :], shows, True)
+    miss = np.where(asked[:, None, :], ~shows, True)
+    both, neither = hit.all(axis=-1).mean(axis=-1), miss.all(axis=-1).mean(axis=-1)
+    mask = interior(w)
+    return np.where(mask, both, np.nan), np.where(mask, neither, np.nan)

@@ -52,7 +52,10 @@ def _server(url: str) -> tuple[bool, str]:
         return False, f"reward server {url} unreachable: {exc}"
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    from paretoslider.cli import Parser
+
+    Parser(description=__doc__.splitlines()[0].split(": ", 1)[-1]).parse_args(argv)
     results = checks()
     for ok, line in results:
         print(f"[{'ok' if ok else 'FAIL'}] {line}")

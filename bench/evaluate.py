@@ -1,7 +1,9 @@
 """Evaluation of one policy at one preference: fixed prompts, fixed noise, every scorer.
 
-All methods see the same prompts and the same initial noise at every w, so differences
-between cells come from the models alone.
+All methods of a seed see the same prompts and the same initial noise at every w, so
+differences between cells come from the models alone; the noise is drawn anew per seed
+(see bench.suite.Suite.eval_spec). A switching policy (MixturePolicy) sends each row, with
+its prompt and noise, to the component drawn for it.
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from paretoslider.methods import Policy
+from paretoslider.methods import MixturePolicy, Policy
 from paretoslider.samplers import sample_ode
 from paretoslider.trainer.steps import to_unit_images
 
@@ -32,15 +34,27 @@ class EvalSpec:
         return torch.randn((len(self.rows()), *image_shape), generator=gen)
 
 
-@torch.no_grad()
-def generate(policy: Policy, spec: EvalSpec, decode=to_unit_images) -> torch.Tensor:
-    """Decoded samples (images in [0, 1]) for every (prompt, noise) of the spec, at the policy's w."""
+def _sample(policy: Policy, rows: list[str], noise: torch.Tensor, steps: int) -> torch.Tensor:
     model = policy.model
-    rows = spec.rows()
     cond = model.encode_prompts([policy.rewrite(p) for p in rows])
     w = None if policy.w is None else torch.as_tensor(policy.w, dtype=torch.float32)
     w = None if w is None else w.view(1, -1).expand(len(rows), -1)
-    x0 = sample_ode(model, spec.noise(model.image_shape), cond, w, spec.steps)
+    return sample_ode(model, noise, cond, w, steps)
+
+
+@torch.no_grad()
+def generate(policy: Policy | MixturePolicy, spec: EvalSpec, decode=to_unit_images) -> torch.Tensor:
+    """Decoded samples (images in [0, 1]) for every (prompt, noise) of the spec, at the policy's w."""
+    rows = spec.rows()
+    if not isinstance(policy, MixturePolicy):
+        return decode(_sample(policy, rows, spec.noise(policy.model.image_shape), spec.steps))
+    noise = spec.noise(policy.components[0].model.image_shape)
+    which = policy.assign(len(rows))
+    x0 = torch.empty_like(noise)
+    for c, component in enumerate(policy.components):
+        idx = torch.nonzero(which == c).flatten()
+        if len(idx):
+            x0[idx] = _sample(component, [rows[i] for i in idx], noise[idx], spec.steps)
     return decode(x0)
 
 

@@ -1,5 +1,5 @@
 """Plots built from records: Pareto plot, scaling with the number of objectives, training
-curves. Image figures (slider strips, simplex grid) live in `bench.image_figures`.
+curves, curves over budget and reward versus drift. Image figures (slider strips, simplex grid) live in `bench.image_figures`.
 
 All functions draw with the Agg backend, save one PNG and return its path.
 """
@@ -19,6 +19,7 @@ import pandas as pd
 import seaborn as sns
 
 from bench.aggregate import SPACES, group_runs
+from bench.files import atomic_save
 
 Record = Mapping[str, Any]
 
@@ -27,7 +28,7 @@ def save_figure(fig: plt.Figure, path: str | Path) -> Path:
     """Save a figure as PNG, creating its folder, and free it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
+    atomic_save(path, lambda tmp: fig.savefig(tmp, dpi=120, bbox_inches="tight"))
     plt.close(fig)
     return path
 
@@ -87,11 +88,73 @@ def pareto_plot(records: Sequence[Record], path: str | Path, space: str = "heldo
         ax.set_xlabel(x)
         ax.set_ylabel(y)
         ax.grid(alpha=0.3)
+    if len(scorers) == 2:
+        _draw_checkpoints(axes[0][0], records, space, scorers, colors)
     axes[0][0].legend(fontsize=8)
     label = "held-out judges" if space == "heldout" else "training rewards"
     hint = "; labels: w of the x-axis objective" if len(scorers) == 2 else ""
     fig.suptitle(f"{records[0].get('suite', '')}: mean scores per w ({label}){hint}",
                  fontsize=9)
+    return save_figure(fig, path)
+
+
+def _draw_checkpoints(ax: plt.Axes, records: Sequence[Record], space: str,
+                      scorers: Sequence[str], colors: dict) -> None:
+    """Static methods' earlier checkpoints as hollow points labelled method@fraction."""
+    early = [r for r in records if float(r.get("checkpoint", 1.0)) < 1.0
+             and not r.get("w_dependent", True)]
+    values_key = SPACES[space][1]
+    groups: dict[tuple[str, float], list[Record]] = {}
+    for r in early:
+        groups.setdefault((r["method"], float(r["checkpoint"])), []).append(r)
+    for (method, ckpt), recs in sorted(groups.items()):
+        x = sum(float(r[values_key][scorers[0]]) for r in recs) / len(recs)
+        y = sum(float(r[values_key][scorers[1]]) for r in recs) / len(recs)
+        color = colors.get(method, "grey")
+        ax.scatter(x, y, marker="s", s=40, facecolors="none", edgecolors=color, zorder=3)
+        ax.annotate(f"{method}@{ckpt:.2g}", (x, y), fontsize=7, color=color, xytext=(3, -9),
+                    textcoords="offset points")
+
+
+def budget_curves(curve: pd.DataFrame, path: str | Path) -> Path:
+    """Held-out HV and regret against denoiser passes, one line per method (mean over seeds
+    at each checkpoint, seeds as faint points)."""
+    panels = [("heldout_hv", "HV (held-out)"), ("heldout_regret_mean", "mean regret (held-out)")]
+    panels = [p for p in panels if curve[p[0]].notna().any()]
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4), squeeze=False)
+    for ax, (col, label) in zip(axes[0], panels, strict=True):
+        for method, group in curve.groupby("method", sort=False):
+            mean = group.groupby("checkpoint")[["passes", col]].mean().sort_values("passes")
+            line, = ax.plot(mean["passes"], mean[col], "o-", label=method)
+            ax.scatter(group["passes"], group[col], s=8, alpha=0.3, color=line.get_color())
+        ax.set_xlabel("denoiser passes")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    return save_figure(fig, path)
+
+
+def reward_vs_drift(per_run: pd.DataFrame, path: str | Path) -> Path | None:
+    """Mean held-out scalarised reward (CU) and held-out HV against drift from the base
+    model: how much of a method's reward comes with moving away from the base model."""
+    data = per_run.dropna(subset=["drift"])
+    if data.empty:
+        return None
+    panels = [("heldout_cu", "mean held-out w.r (CU)"), ("heldout_hv", "HV (held-out)")]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), squeeze=False)
+    for ax, (col, label) in zip(axes[0], panels, strict=True):
+        for method, group in data.groupby("method", sort=False):
+            g = group.dropna(subset=[col])
+            if g.empty:
+                continue
+            dot = ax.scatter(g["drift"], g[col], s=10, alpha=0.35)
+            x, y = g["drift"].mean(), g[col].mean()
+            ax.scatter(x, y, s=50, color=dot.get_facecolor()[0][:3], label=method)
+            ax.annotate(method, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        ax.set_xlabel("drift from the base model (RMS image distance)")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7)
     return save_figure(fig, path)
 
 

@@ -9,21 +9,24 @@ from __future__ import annotations
 
 import copy
 import json
-import multiprocessing as mp
-import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+import shutil
+import warnings
+from concurrent.futures import as_completed
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from bench import records as rec
-from bench.evaluate import EvalSpec, diversity, drift, generate, score_images, strip_image
+from bench.evaluate import diversity, drift, generate, score_images, strip_image
+from bench.files import atomic_save, atomic_text
+from bench.known_answers import world_measures
 from bench.suite import Suite
-from paretoslider.checkpoint import atomic_write_json
+from bench.workers import pool
+from paretoslider.checkpoint import CorruptCheckpointError, atomic_write_json, load_snapshot
 from paretoslider.methods import METHODS, Policy, Unit
 from paretoslider.trainer import Trainer, train
+from paretoslider.trainer.loop import snapshot_path
 
 
 @dataclass
@@ -39,108 +42,187 @@ class Paths:
         return self.runs_dir / unit.key()
 
 
-def _init_worker(threads: int) -> None:
-    torch.set_num_threads(threads)
-
-
-def pool(workers: int, threads: int) -> ProcessPoolExecutor:
-    # spawn: a fresh interpreter per worker, so no torch thread pool state is inherited
-    return ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"),
-                               initializer=_init_worker, initargs=(threads,))
+def read_done(unit_dir: Path) -> dict | None:
+    """A finished unit's summary; None if unfinished or if done.json is unreadable (the unit
+    is then trained again from its checkpoint, with a warning)."""
+    done = unit_dir / "done.json"
+    if not done.exists():
+        return None
+    try:
+        summary = json.loads(done.read_text())
+        if isinstance(summary, dict) and isinstance(summary.get("cost"), dict):
+            return summary
+    except (ValueError, UnicodeDecodeError):
+        pass
+    warnings.warn(f"{done} is unreadable: treating its unit as unfinished", stacklevel=2)
+    done.unlink()
+    return None
 
 
 # ---------------------------------------------------------------- training
 def train_unit(suite: Suite, unit: Unit, unit_dir: Path, log_path: Path) -> dict:
     """Train one unit to completion (resuming if a checkpoint exists); returns its cost."""
     done = unit_dir / "done.json"
-    if done.exists():
-        return json.loads(done.read_text())
+    summary = read_done(unit_dir)
+    if summary is not None:
+        return summary
     world = suite.build_world()
     rewards = [world.reward(name) for name in unit.objectives]
     cfg = copy.copy(unit.cfg)
     cfg.progress = False
-    trainer = train(world.base_model(), rewards, suite.prompts, cfg, decode=world.decode,
-                    checkpoint_dir=unit_dir / "ckpt")
+    try:
+        trainer = train(world.base_model(), rewards, suite.prompts, cfg, decode=world.decode,
+                        checkpoint_dir=unit_dir / "ckpt", snapshots=unit.snapshots)
+    except CorruptCheckpointError as exc:
+        warnings.warn(f"unit {unit.label} seed {cfg.seed}: {exc}; no readable checkpoint is "
+                      "left, so the unit restarts from the beginning", stacklevel=1)
+        shutil.rmtree(unit_dir / "ckpt")
+        trainer = train(world.base_model(), rewards, suite.prompts, cfg, decode=world.decode,
+                        checkpoint_dir=unit_dir / "ckpt", snapshots=unit.snapshots)
     if trainer.cost.passes == 0:
         raise RuntimeError(f"unit {unit.label}: the budget is too small for one epoch "
                            f"({trainer.epoch_passes()} passes)")
-    log_path.parent.mkdir(parents=True, exist_ok=True)
+    missing = [f for f in unit.snapshots
+               if f < 1.0 and not snapshot_path(unit_dir / "ckpt", f).exists()]
+    if missing:
+        raise RuntimeError(f"unit {unit.label}: training ended after trainer.epochs = "
+                           f"{cfg.epochs} before checkpoints {missing} of its budget; raise "
+                           "trainer.epochs")
     lines = [json.dumps({"epoch": h["epoch"], "rewards": h["reward_mean"]}) for h in trainer.history]
-    log_path.write_text("\n".join(lines) + "\n")
+    atomic_text(log_path, "\n".join(lines) + "\n")
     summary = {"label": unit.label, "epochs": trainer.epoch, "cost": trainer.cost.to_dict()}
     atomic_write_json(done, summary)
     return summary
 
 
-def load_unit(suite: Suite, world, unit: Unit, unit_dir: Path):
-    """The trained policy of a finished unit (rebuilt from the base model + its checkpoint)."""
+def load_unit(suite: Suite, world, unit: Unit, unit_dir: Path, checkpoint: float = 1.0):
+    """The trained policy of a finished unit (rebuilt from the base model + its checkpoint),
+    or its weights at an earlier budget fraction (`checkpoint`, one of unit.snapshots)."""
     rewards = [world.reward(name) for name in unit.objectives]
     cfg = copy.copy(unit.cfg)
     cfg.progress = False
-    trainer = Trainer(world.base_model(), rewards, suite.prompts, cfg, decode=world.decode)
-    trainer.load(unit_dir / "ckpt")
+    trainer = Trainer(world.base_model(), rewards, suite.prompts, cfg, decode=world.decode,
+                      snapshots=unit.snapshots)
+    try:
+        trainer.load(unit_dir / "ckpt")
+    except CorruptCheckpointError as exc:
+        warnings.warn(f"{exc}; no readable checkpoint is left, so unit {unit.label} seed "
+                      f"{cfg.seed} is trained again", stacklevel=1)
+        shutil.rmtree(unit_dir / "ckpt")
+        trainer = Trainer(world.base_model(), rewards, suite.prompts, cfg, decode=world.decode,
+                      snapshots=unit.snapshots)
+    # after a fall back to the previous checkpoint (or none), train the missing epochs again
+    # (training is deterministic); a readable final checkpoint trains nothing here
+    trainer.train(checkpoint_dir=unit_dir / "ckpt")
+    if checkpoint < 1.0:
+        trainer.load_snapshot(unit_dir / "ckpt", checkpoint)
     return trainer.policy.eval()
+
+
+def unit_passes(unit_dir: Path, checkpoint: float) -> int:
+    """A finished unit's passes at a budget fraction (its snapshot's, or all of them)."""
+    if checkpoint >= 1.0:
+        return int(read_done(unit_dir)["cost"]["passes"])
+    return int(load_snapshot(snapshot_path(unit_dir / "ckpt", checkpoint))[1]["passes"])
+
+
+def method_units(suite: Suite, method: str, seed: int) -> list[Unit]:
+    """The method's units, kept at the suite's checkpoint fractions."""
+    units = METHODS.get(method)().units(suite.context(seed))
+    return [replace(u, snapshots=tuple(sorted(float(f) for f in suite.checkpoints)))
+            for u in units]
+
+
+def cell_keys(suite: Suite, method: str, seed: int) -> list[tuple[float, int, np.ndarray]]:
+    """(checkpoint, w index, w) of every cell of one (method, seed)."""
+    return [(float(f), i, w) for f in sorted(suite.checkpoints, reverse=True)
+            for i, w in enumerate(suite.eval_ws())]
 
 
 def plan_units(suite: Suite, records: Path | None = None) -> dict[tuple[str, int], list[Unit]]:
     """Units per (method, seed), leaving out runs whose every cell is already recorded."""
     done = rec.done_keys(records) if records is not None and records.exists() else set()
-    grid = suite.eval_ws()
-    return {(m, seed): METHODS.get(m)().units(suite.context(seed))
+    return {(m, seed): method_units(suite, m, seed)
             for seed in suite.seeds for m in suite.methods
-            if any(rec.record_key(m, seed, w) not in done for w in grid)}
+            if any(rec.record_key(m, seed, w, f) not in done for f, _, w in cell_keys(suite, m, seed))}
 
 
-def run_training(suite: Suite, paths: Paths, workers: int, threads: int, say=print) -> None:
+def training_todo(suite: Suite, paths: Paths) -> tuple[int, dict[str, Unit]]:
+    """(distinct units the unrecorded cells need, those of them not finished yet)."""
     units = {u.key(): u for us in plan_units(suite, paths.records).values() for u in us}
-    todo = {k: u for k, u in units.items() if not (paths.unit_dir(u) / "done.json").exists()}
-    say(f"training: {len(units)} distinct runs, {len(units) - len(todo)} already finished")
+    return len(units), {k: u for k, u in units.items() if read_done(paths.unit_dir(u)) is None}
+
+
+def unit_work(suite: Suite, unit: Unit) -> int:
+    """A unit's denoiser passes (its budget): the progress bar's measure of training work."""
+    from paretoslider.trainer.update import epoch_passes
+
+    if unit.cfg.budget_passes is not None:
+        return int(unit.cfg.budget_passes)
+    prompts = unit.cfg.prompts_per_epoch or len(suite.prompts)
+    return unit.cfg.epochs * epoch_passes(unit.cfg, prompts)
+
+
+def cell_work(suite: Suite) -> int:
+    """Denoiser passes of one evaluation cell (images x sampling steps), in the same measure."""
+    return len(suite.evaluation_prompts()) * suite.eval["samples_per_prompt"] * suite.eval["steps"]
+
+
+def run_training(suite: Suite, paths: Paths, workers: int, threads: int, progress=None) -> None:
+    """Train every unfinished unit; `progress` (a tqdm bar) advances by each unit's passes."""
+    _, todo = training_todo(suite, paths)
     if not todo:
         return
-    start = time.perf_counter()
     with pool(workers, threads) as ex:
         futures = {ex.submit(train_unit, suite, u, paths.unit_dir(u),
                              paths.suite_dir / "train_logs" / f"{u.label}_seed{u.cfg.seed}.jsonl"): u
                    for u in todo.values()}
-        for i, fut in enumerate(as_completed(futures), 1):
-            u, s = futures[fut], fut.result()
-            c = s["cost"]
-            say(f"  [{i}/{len(todo)}] {u.label} seed {u.cfg.seed}: {s['epochs']} epochs, "
-                f"{c['images']} images, {c['wall_seconds']:.0f} s "
-                f"(elapsed {time.perf_counter() - start:.0f} s)")
+        for fut in as_completed(futures):
+            fut.result()
+            if progress is not None:
+                progress.update(unit_work(suite, futures[fut]))
 
 
 # ---------------------------------------------------------------- evaluation
 def evaluate_run(suite: Suite, paths: Paths, method_name: str, seed: int, meta: dict) -> int:
-    """Evaluate one (method, seed) on the whole grid; returns the number of new records."""
+    """Evaluate one (method, seed) on the whole grid at every checkpoint (the final weights
+    first); returns the number of new records. Side files and strips: final weights only."""
     method = METHODS.get(method_name)()
     ctx = suite.context(seed)
-    units = method.units(ctx)
-    grid = suite.eval_ws()
+    units = method_units(suite, method_name, seed)
     done = rec.done_keys(paths.records) if paths.records.exists() else set()
-    todo = [(i, w) for i, w in enumerate(grid) if rec.record_key(method_name, seed, w) not in done]
+    todo = [c for c in cell_keys(suite, method_name, seed)
+            if rec.record_key(method_name, seed, c[2], c[0]) not in done]
     if not todo:
         return 0
     world = suite.build_world()
-    trained = {u.label: load_unit(suite, world, u, paths.unit_dir(u)) for u in units}
-    summaries = [json.loads((paths.unit_dir(u) / "done.json").read_text()) for u in units]
+    summaries = [read_done(paths.unit_dir(u)) for u in units]
     base = world.base_model()
-    spec = EvalSpec(suite.prompts, **suite.eval)
+    spec = suite.eval_spec(seed)
     scorers = {name: world.reward(name) for name in suite.scorers()}
+    ranges = {k: list(s.range) for k, s in scorers.items()}
     base_images = generate(Policy(base), spec, world.decode)
     cost = _method_cost(summaries, paths, units)
-    for i, w in todo:
-        policy = method.policy(ctx, trained, base, tuple(float(x) for x in w))
-        images = generate(policy, spec, world.decode)
-        values = score_images(images, spec.rows(), scorers)
-        png = Path("samples") / method_name / f"seed{seed}_w{i}.png" if world.images else None
-        if png is not None:
-            (paths.suite_dir / png).parent.mkdir(parents=True, exist_ok=True)
-            strip_image(images, spec).save(paths.suite_dir / png)
-        _append_sample_values(paths.suite_dir / "samples" / method_name / f"seed{seed}.json", w, values, suite)
-        rec.append_record(paths.records, _record(suite, method, seed, w, i, values, images,
-                                                 base_images, spec, cost, policy, png, meta,
-                                                 {k: list(s.range) for k, s in scorers.items()}))
+    for f in sorted({c[0] for c in todo}, reverse=True):
+        trained = {u.label: load_unit(suite, world, u, paths.unit_dir(u), f) for u in units}
+        at = {"checkpoint": f, "passes": sum(unit_passes(paths.unit_dir(u), f) for u in units),
+              "eval_noise_seed": spec.noise_seed}
+        for _, i, w in (c for c in todo if c[0] == f):
+            policy = method.policy(ctx, trained, base, tuple(float(x) for x in w))
+            images = generate(policy, spec, world.decode)
+            values = score_images(images, spec.rows(), scorers)
+            png = None
+            if world.images and f == 1.0:
+                png = Path("samples") / method_name / f"seed{seed}_w{i}.png"
+                atomic_save(paths.suite_dir / png, strip_image(images, spec).save)
+            if f == 1.0:
+                _append_sample_values(paths.suite_dir / "samples" / method_name
+                                      / f"seed{seed}.json", w, values, suite)
+            rec.append_record(paths.records, _record(suite, method, seed, w, i, values, images,
+                                                     base_images, spec, cost, policy, png,
+                                                     {**meta, **at, **world_measures(
+                                                         world, w, images, base_images)},
+                                                     ranges))
     return len(todo)
 
 
@@ -175,19 +257,28 @@ def _record(suite, method, seed, w, i, values, images, base_images, spec, cost, 
                     "diversity": diversity(images, spec), "drift": drift(images, base_images)},
         "w_dependent": method.w_dependent,
         "cost": {**cost, "slider_change_cost": policy.switch_seconds},
-        "sample_png": None if png is None else str(png), **meta,
+        "sample_png": None if png is None else str(png),
+        **({"ideal_box": suite.ideal_box} if suite.ideal_box else {}), **meta,
     }
 
 
+def cells_todo(suite: Suite, records: Path) -> int:
+    """Cells of the suite not recorded yet."""
+    done = rec.done_keys(records) if records.exists() else set()
+    return sum(rec.record_key(m, s, w, f) not in done for s in suite.seeds for m in suite.methods
+               for f, _, w in cell_keys(suite, m, s))
+
+
 def run_evaluation(suite: Suite, paths: Paths, workers: int, threads: int, meta: dict,
-                   say=print) -> int:
-    """Evaluate every (method, seed); returns the number of newly recorded cells."""
+                   progress=None) -> int:
+    """Evaluate every (method, seed); returns the number of newly recorded cells.
+    `progress` (a tqdm bar) advances by the passes of the cells each (method, seed) recorded."""
     jobs = [(m, s) for s in suite.seeds for m in suite.methods]
     new = 0
     with pool(workers, threads) as ex:
-        futures = {ex.submit(evaluate_run, suite, paths, m, s, meta): (m, s) for m, s in jobs}
-        for i, fut in enumerate(as_completed(futures), 1):
-            m, s = futures[fut]
+        futures = [ex.submit(evaluate_run, suite, paths, m, s, meta) for m, s in jobs]
+        for fut in as_completed(futures):
             new += fut.result()
-            say(f"  [{i}/{len(jobs)}] evaluated {m} seed {s}: {fut.result()} new cells")
+            if progress is not None:
+                progress.update(fut.result() * cell_work(suite))
     return new

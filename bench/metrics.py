@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import moocore
 import numpy as np
 from pymoo.indicators.hv import HV
 from pymoo.indicators.igd_plus import IGDPlus
@@ -77,18 +78,75 @@ def hypervolume(points: ArrayLike, ref: Sequence[float]) -> float | None:
     return float(HV(ref_point=-ref)(to_minimisation(front)))
 
 
-def ideal_box_volume(ref: Sequence[float]) -> float:
-    """Volume of the box [ref, 1]^M: the largest hypervolume a normalised front can have."""
-    return float(np.prod(1.0 - np.asarray(ref, dtype=float)))
+def ideal_box_volume(ref: Sequence[float], high: Sequence[float] | None = None) -> float:
+    """Volume of the ideal box [ref, high]^M: the largest hypervolume a normalised front can
+    have. `high` is the box's upper corner (a suite's declared `ideal_box`), else all ones."""
+    ref = np.asarray(ref, dtype=float)
+    top = np.ones_like(ref) if high is None else np.asarray(high, dtype=float)
+    return float(np.prod(np.maximum(top - ref, 0.0)))
 
 
-def normalised_hypervolume(points: ArrayLike, ref: Sequence[float]) -> float | None:
-    """Hypervolume divided by the volume of the ideal box [ref, 1]^M (1.0 = the ideal point)."""
+def normalised_hypervolume(points: ArrayLike, ref: Sequence[float],
+                           high: Sequence[float] | None = None) -> float | None:
+    """Hypervolume divided by the volume of the ideal box [ref, high]^M (1.0 = the ideal
+    point); `high` defaults to all ones, the top of the normalised range."""
     hv = hypervolume(points, ref)
-    box = ideal_box_volume(ref)
+    box = ideal_box_volume(ref, high)
     if hv is None or box <= 0:
         return None
     return hv / box
+
+
+def hypervolume_batch(points: np.ndarray, ref: Sequence[float]) -> np.ndarray:
+    """Hypervolume of each of B point sets (B, K, M), maximisation; NaN rows add nothing.
+
+    M = 2 is exact and vectorised (a staircase: sort by r_0 descending, each point adds its
+    width times the rise of the running maximum of r_1). M > 2 calls moocore per set.
+    """
+    p = np.asarray(points, dtype=float)
+    ref = np.asarray(ref, dtype=float)
+    p = np.where(np.isnan(p), ref, np.maximum(p, ref)) - ref  # >= 0, 0 adds nothing
+    if p.shape[-1] == 2:
+        order = np.argsort(-p[..., 0], axis=-1, kind="stable")
+        x = np.take_along_axis(p[..., 0], order, axis=-1)
+        top = np.maximum.accumulate(np.take_along_axis(p[..., 1], order, axis=-1), axis=-1)
+        rise = np.diff(top, axis=-1, prepend=0.0)
+        return np.sum(x * rise, axis=-1)
+    zero = np.zeros(p.shape[-1])
+    return np.array([float(moocore.hypervolume(-q[np.all(q > 0, axis=1)], ref=zero))
+                     if np.any(np.all(q > 0, axis=1)) else 0.0 for q in p])
+
+
+def greedy_subset(points: np.ndarray, k: int, ref: Sequence[float]) -> np.ndarray:
+    """Indices (B, min(k, K)) of up to k of the K candidate points (B, K, M), picked one at a
+    time by largest hypervolume gain; -1 pads a set once no candidate adds volume (a point
+    that adds nothing is not among the best). Ties go to the lowest index, so the pick is
+    deterministic. Used to score every method on the same number of points."""
+    p = np.asarray(points, dtype=float)
+    b, n = p.shape[:2]
+    rows = np.arange(b)
+    chosen = np.full((b, min(k, n)), -1, dtype=int)
+    taken = np.zeros((b, n), dtype=bool)
+    current = np.zeros(b)
+    for step in range(min(k, n)):
+        picked = gather(p, chosen[:, :step])
+        gains = np.full((b, n), -np.inf)
+        for c in range(n):
+            trial = np.concatenate([picked, p[:, c:c + 1]], axis=1)
+            gains[:, c] = np.where(taken[:, c], -np.inf, hypervolume_batch(trial, ref) - current)
+        pick = np.argmax(gains, axis=1)  # first maximum: lowest index wins ties
+        gain = gains[rows, pick]
+        useful = gain > 1e-15
+        chosen[useful, step] = pick[useful]
+        taken[rows[useful], pick[useful]] = True
+        current = current + np.where(useful, gain, 0.0)
+    return chosen
+
+
+def gather(points: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """points[b, idx[b]] for (B, K, M) points and (B, J) indices; index -1 gives a NaN row."""
+    safe = np.take_along_axis(points, np.clip(idx, 0, None)[..., None], axis=1)
+    return np.where(idx[..., None] >= 0, safe, np.nan)
 
 
 def expected_utility(points: ArrayLike, grid: ArrayLike) -> float | None:

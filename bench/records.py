@@ -3,7 +3,8 @@
 The file is append-only. Each record goes to disk as one complete line in a single
 `os.write` on a descriptor opened with O_APPEND, then fsync, so an interrupted run leaves at
 worst one truncated line. The reader skips it with a warning (or raises, when asked to be
-strict); its cell is not among `done_keys`, so a resumed run recomputes it.
+strict); its cell is not among `done_keys`, so a resumed run recomputes it, after
+`repair_records` has removed the fragment.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ KEY_DIGITS = 6
 VERSION_PACKAGES = ("torch", "diffusers", "transformers", "peft", "accelerate", "numpy",
                     "scipy", "pymoo", "moocore", "pandas", "matplotlib", "hydra-core")
 
-RecordKey = tuple[str, int, tuple[float, ...]]
+# (method, seed, w), and the budget fraction for a checkpoint before the end
+RecordKey = tuple[str, int, tuple[float, ...]] | tuple[str, int, tuple[float, ...], float]
 
 
 class RecordError(ValueError):
@@ -89,7 +91,7 @@ def read_records(path: str | os.PathLike, strict: bool = False) -> list[dict[str
     p = Path(path)
     if not p.exists():
         return []
-    text = p.read_text(encoding="utf-8")
+    text = p.read_text(encoding="utf-8", errors="replace")  # bytes that are no text: broken lines
     lines = text.split("\n")
     out = []
     for number, line in enumerate(lines, start=1):
@@ -108,16 +110,37 @@ def read_records(path: str | os.PathLike, strict: bool = False) -> list[dict[str
     return out
 
 
-def record_key(method: str, seed: int, w: Sequence[float]) -> RecordKey:
-    """Identity of a cell for resuming: (method, seed, w rounded to KEY_DIGITS)."""
-    return str(method), int(seed), tuple(round(float(x), KEY_DIGITS) for x in w)
+def repair_records(path: str | os.PathLike) -> int:
+    """Drop the lines that are not JSON objects (fragments of interrupted writes) and end the
+    file with a newline; returns how many lines were dropped. Call it only while no other
+    process appends (before a run starts its workers): the file is rewritten atomically."""
+    p = Path(path)
+    if not p.exists():
+        return 0
+    text = p.read_text(encoding="utf-8", errors="replace")
+    lines = [ln for ln in text.split("\n") if ln.strip()]
+    good = [ln for ln in lines if _parse_line(ln) is not None]
+    if len(good) == len(lines) and (not text or text.endswith("\n")):
+        return 0
+    from paretoslider.checkpoint import atomic_write
+
+    atomic_write(p, "".join(ln + "\n" for ln in good).encode("utf-8"))
+    return len(lines) - len(good)
+
+
+def record_key(method: str, seed: int, w: Sequence[float], checkpoint: float = 1.0) -> RecordKey:
+    """Identity of a cell for resuming: (method, seed, w rounded to KEY_DIGITS), plus the
+    budget fraction for a checkpoint before the end (final cells keep the 3-part key)."""
+    key = str(method), int(seed), tuple(round(float(x), KEY_DIGITS) for x in w)
+    checkpoint = round(float(checkpoint), KEY_DIGITS)
+    return key if checkpoint == 1.0 else (*key, checkpoint)
 
 
 def done_keys(records: str | os.PathLike | Iterable[Mapping[str, Any]]) -> set[RecordKey]:
     """Keys of the cells already recorded (from a path or from loaded records)."""
     if isinstance(records, (str, os.PathLike)):
         records = read_records(records)
-    return {record_key(r["method"], r["seed"], r["w"]) for r in records}
+    return {record_key(r["method"], r["seed"], r["w"], r.get("checkpoint", 1.0)) for r in records}
 
 
 def config_hash(config: Mapping[str, Any]) -> str:

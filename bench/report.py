@@ -1,30 +1,39 @@
 """Build a suite's leaderboard and figures from what its run saved, without retraining.
 
-    python -m bench.report suite=two_obj [results_dir=results]
+    python -m bench.report suite=two_obj [results_dir=results] [oracle=two_obj_oracle]
     python -m bench.report suites=obj2,obj3,obj4,obj5 [name=scaling] [results_dir=results]
 
 The first form reads `<results_dir>/<suite>/records.jsonl` and its side files and writes
-leaderboard.{md,csv,tex}, per_run.csv and figures/*.png beside them. The second draws HV,
+leaderboard.{md,csv,tex}, per_run.csv, comparisons.csv, blend_by_w.csv, budget.csv (with
+checkpoints) and figures/*.png beside them. Regret needs an oracle: the suite's own records
+of method "oracle", else `<results_dir>/<oracle>/records.jsonl` (the `oracle=` argument, the
+suite config's `oracle` key, or `<suite>_oracle`). The second form draws HV,
 controllability and cost against the number of objectives from several suites' records,
-into `<results_dir>/<name>/figures/scaling.png`. A missing side file skips its figure
-with a printed note.
+into `<results_dir>/<name>/figures/scaling.png`. A missing side file skips its figure with
+a printed note.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+import yaml
 
-from bench import figures, image_figures
-from bench.aggregate import leaderboard, per_run_table
+from bench import budget, figures, image_figures
+from bench.aggregate import ORACLE, Analysis, analyse, leaderboard
+from bench.files import atomic_save
+from bench.known_answers import known_answer_section
+from bench.paired import COMPARED, comparisons
 from bench.records import read_records
 from bench.sidefiles import load_train_logs, note
-from bench.tables import NA, write_tables
+from bench.tables import NA, blend_section, budget_sections, comparison_section, fmt, write_tables
 
 DEFAULT_RESULTS = Path("results")
+SUITE_CONF = Path(__file__).resolve().parent / "conf" / "suite"
 
 
 def load_suite(suite_dir: str | Path) -> list[dict]:
@@ -36,7 +45,54 @@ def load_suite(suite_dir: str | Path) -> list[dict]:
     return records
 
 
-def build_figures(suite_dir: Path, records: Sequence[dict]) -> list[Path]:
+def suite_settings(name: str) -> dict[str, Any]:
+    """The suite's config file as a dict ({} when there is none or it is unreadable)."""
+    path = SUITE_CONF / f"{name}.yaml"
+    try:
+        raw = yaml.safe_load(path.read_text()) if path.is_file() else {}
+    except (OSError, yaml.YAMLError):
+        raw = {}
+    return raw if isinstance(raw, dict) else {}
+
+
+def find_oracle(suite_dir: Path, records: Sequence[dict], settings: Mapping[str, Any],
+                name: str | None = None) -> tuple[list[dict], Path | None]:
+    """Oracle records for regret: the suite's own, else a sibling suite's folder."""
+    if any(r["method"] == ORACLE for r in records):
+        return [], None
+    candidates = [n for n in (name, settings.get("oracle"), f"{suite_dir.name}_oracle") if n]
+    for folder in (suite_dir.parent / n for n in candidates):
+        found = read_records(folder / "records.jsonl")
+        if found:
+            return found, folder
+    return [], None
+
+
+def settings_line(analysis: Analysis, settings: Mapping[str, Any], records: Sequence[dict]
+                  ) -> str:
+    """Budget, regime, seeds, samples per w, evaluation prompts and the cell counts."""
+    runs = analysis.per_run
+    passes = pd.to_numeric(runs.get("passes"), errors="coerce").dropna()
+    spent = (f"; actual {fmt(passes.min(), True)}-{fmt(passes.max(), True)}"
+             if len(passes) else "")
+    budget_cfg = settings.get("budget") or {}
+    seeds = sorted(set(runs["seed"]))
+    train_prompts = settings.get("prompts") or []
+    eval_prompts = settings.get("eval_prompts") or train_prompts
+    split = ("split from" if set(eval_prompts) != set(train_prompts) else "the same as")
+    c = analysis.counts
+    return (f"Budget: {fmt(budget_cfg.get('passes'), True)} passes per method and seed, regime "
+            f"{budget_cfg.get('regime', NA)}{spent}. Seeds: {len(seeds)} "
+            f"({', '.join(map(str, seeds))}). Samples per w: "
+            f"{'/'.join(map(str, analysis.samples_per_w)) or NA}. Eval prompts: "
+            f"{len(eval_prompts) or NA} ({split} the {len(train_prompts)} training prompts). "
+            f"Cells: {c['cells']} recorded, {c['nan_cells']} with a NaN score (left out, "
+            f"counted here), {c['missing_cells']} missing; {c['runs_without_samples']} of "
+            f"{c['runs']} runs without per-sample files (seed-only intervals).")
+
+
+def build_figures(suite_dir: Path, records: Sequence[dict], per_run: pd.DataFrame | None = None,
+                  curve: pd.DataFrame | None = None) -> list[Path]:
     """All figures a suite's saved files allow; returns the paths written."""
     fig_dir = suite_dir / "figures"
     out = [figures.pareto_plot(records, fig_dir / "pareto.png", "heldout"),
@@ -52,25 +108,64 @@ def build_figures(suite_dir: Path, records: Sequence[dict]) -> list[Path]:
         out.append(figures.training_curves(logs, fig_dir / "training_curves.png"))
     else:
         note(f"no training logs under {suite_dir / 'train_logs'}: training curves skipped")
+    if per_run is not None:
+        out.append(figures.reward_vs_drift(per_run, fig_dir / "reward_vs_drift.png"))
+    if curve is not None and not curve.empty:
+        out.append(figures.budget_curves(curve, fig_dir / "budget_curves.png"))
+    else:
+        note("no records of earlier checkpoints: budget curves skipped")
     return [p for p in out if p is not None]
 
 
-def build_report(suite_dir: str | Path, ref_point: Sequence[float] | None = None
-                 ) -> dict[str, list[Path] | pd.DataFrame]:
+def build_report(suite_dir: str | Path, ref_point: Sequence[float] | None = None,
+                 oracle: str | None = None) -> dict[str, Any]:
     """Leaderboard tables and figures of one suite, from its records and side files alone.
 
     `ref_point` (normalised, one entry per objective) overrides the hypervolume reference
-    the records carry (their `ref_point`, else the origin).
-    Returns {"leaderboard": DataFrame, "tables": [paths], "figures": [paths]}.
+    the records carry (their `ref_point`, else the origin); `oracle` names the oracle suite.
+    Returns {"leaderboard", "comparisons", "budget": DataFrames, "tables", "figures": paths}.
     """
     suite_dir = Path(suite_dir)
     records = load_suite(suite_dir)
-    per_run = per_run_table(records, suite_dir, ref_point)
-    board = leaderboard(per_run)
-    per_run.to_csv(suite_dir / "per_run.csv", index=False, na_rep=NA)
-    title = f"Leaderboard: {records[0].get('suite', suite_dir.name)}"
-    tables = write_tables(board, suite_dir, title)
-    return {"leaderboard": board, "tables": tables, "figures": build_figures(suite_dir, records)}
+    name = records[0].get("suite", suite_dir.name)
+    settings = suite_settings(name)
+    oracle_records, oracle_dir = find_oracle(suite_dir, records, settings, oracle)
+    analysis = analyse(records, suite_dir, ref_point, oracle_records or None,
+                       oracle_dir=oracle_dir)
+    board = leaderboard(analysis.per_run, analysis.replicates, analysis.ref)
+    comp = comparisons(analysis.per_run, analysis.replicates)
+    curve = (budget.curves(records, analysis.context) if budget.has_checkpoints(records)
+             else pd.DataFrame())
+    table, areas = budget.summary(curve)
+    static = sorted(set(board.loc[~board["w_dependent"], "method"]))
+    info = {"k": analysis.k, "samples": "/".join(map(str, analysis.samples_per_w)) or NA,
+            "settings": settings_line(analysis, settings, records),
+            "oracle_note": oracle_note(analysis, oracle_dir)}
+    extra = [comparison_section(comp, COMPARED), known_answer_section(records),
+             blend_section(analysis.cells), *budget_sections(table, areas, static)]
+    tables = write_tables(board, suite_dir, f"Leaderboard: {name}", info, extra)
+    atomic_save(suite_dir / "per_run.csv",
+                lambda tmp: analysis.per_run.to_csv(tmp, index=False, na_rep=NA))
+    for frame, file in ((comp, "comparisons.csv"), (analysis.cells, "blend_by_w.csv"),
+                        (table, "budget.csv")):
+        if not frame.empty:
+            atomic_save(suite_dir / file,
+                        lambda tmp, f=frame: f.to_csv(tmp, index=False, na_rep=NA))
+            tables.append(suite_dir / file)
+    return {"leaderboard": board, "comparisons": comp, "budget": table, "tables": tables,
+            "figures": build_figures(suite_dir, records, analysis.per_run, curve)}
+
+
+def oracle_note(analysis: Analysis, oracle_dir: Path | None) -> str:
+    """Where the oracle came from, or why regret is n/a."""
+    o = analysis.oracle
+    if o is None:
+        return ("n/a: no oracle records (method 'oracle' in this suite, or the oracle "
+                "suite's records.jsonl beside it).")
+    where = f"from {oracle_dir.name}/records.jsonl" if oracle_dir else "from this suite"
+    return (f"Oracle {where}: one fixed-weight model per w, {len(o['seeds'])} seeds, "
+            f"{fmt(o['passes'], True)} passes per model; its mean held-out w.r is "
+            f"{fmt(o['utility']['heldout'])}.")
 
 
 def build_scaling_report(suite_dirs: Sequence[str | Path], out_dir: str | Path) -> Path:
@@ -82,8 +177,13 @@ def build_scaling_report(suite_dirs: Sequence[str | Path], out_dir: str | Path) 
     boards = {}
     for suite_dir in suite_dirs:
         records = load_suite(suite_dir)
-        boards[len(records[0]["objectives"])] = leaderboard(per_run_table(records, suite_dir))
+        found = analyse(records, suite_dir, resamples=200)
+        boards[len(records[0]["objectives"])] = leaderboard(found.per_run, found.replicates,
+                                                            found.ref)
     return figures.scaling_plot(boards, Path(out_dir) / "figures" / "scaling.png")
+
+
+ARGUMENTS = ("suite", "suites", "name", "results_dir", "oracle")
 
 
 def parse_args(argv: Sequence[str]) -> dict[str, str]:
@@ -92,9 +192,16 @@ def parse_args(argv: Sequence[str]) -> dict[str, str]:
     for arg in argv:
         key, sep, value = arg.lstrip("+").partition("=")
         if not sep or not key:
-            raise SystemExit(f"expected key=value, got {arg!r}; see `python -m bench.report`")
+            usage_error(f"expected key=value, got {arg!r}")
+        if key not in ARGUMENTS:
+            usage_error(f"unknown argument {key!r}; known: {', '.join(ARGUMENTS)}")
         out[key] = value
     return out
+
+
+def usage_error(message: str):
+    print(f"error: {message}; see `python -m bench.report`", file=sys.stderr)
+    raise SystemExit(2)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -109,14 +216,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "suite" not in args:
         print(__doc__)
         return 2
-    out = build_report(results / args["suite"])
-    for path in [*out["tables"], *out["figures"]]:
+    out = build_report(results / args["suite"], oracle=args.get("oracle"))
+    for path in [results / args["suite"] / "per_run.csv", *out["tables"], *out["figures"]]:
         print(f"wrote {path}")
     return 0
 
 
 if __name__ == "__main__":
+    from paretoslider.cli import one_line_warnings
+
+    one_line_warnings()
     try:
         sys.exit(main())
     except FileNotFoundError as err:
-        sys.exit(f"bench.report: {err}")
+        sys.exit(f"error: {err}")
+    except KeyError as err:  # a record without a field every record has
+        sys.exit(f"error: a record lacks the field {err}; the records file is damaged")
+    except ValueError as err:  # records that leave nothing to report on
+        sys.exit(f"error: cannot build the report from these records: {err}")

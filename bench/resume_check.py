@@ -7,7 +7,6 @@ and exits non-zero on any difference, duplicate or truncated line.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import random
 import signal
@@ -18,6 +17,8 @@ import time
 from pathlib import Path
 
 from bench.records import read_records
+from bench.run import known_suites
+from paretoslider.cli import Parser, non_negative_int, positive_float, positive_int
 
 TIMING = {"wall_s", "slider_change_cost"}
 
@@ -67,13 +68,15 @@ def differences(a: dict, b: dict) -> list[str]:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--suite", default="smoke")
-    p.add_argument("--kills", type=int, default=10)
-    p.add_argument("--window", type=float, nargs=2, default=(3.0, 15.0),
+    p = Parser(description=__doc__.splitlines()[0])
+    p.add_argument("--suite", default="smoke", choices=known_suites())
+    p.add_argument("--kills", type=positive_int, default=10)
+    p.add_argument("--window", type=positive_float, nargs=2, default=(3.0, 15.0),
                    help="seconds after start between which each kill falls")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=non_negative_int, default=0)
     args = p.parse_args(argv)
+    if args.window[0] > args.window[1]:
+        p.error(f"--window {args.window[0]} {args.window[1]}: the start is after the end")
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory() as tmp:
         whole, killed = Path(tmp) / "whole", Path(tmp) / "killed"

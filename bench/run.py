@@ -1,7 +1,9 @@
 """`python -m bench.run suite=<name>`: train every method of a suite, evaluate, report.
 
+Results go to `runs/<suite>/` (git-ignored) and are compared at the end with the committed
+reference in `results/<suite>/`; `results_dir=results` regenerates the reference itself.
 Runs are resumable: finished training units and recorded cells are skipped, so the same
-command after an interruption picks up where it stopped.
+command after an interruption (Ctrl-C, or a kill) picks up where it stopped.
 """
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 CONF = Path(__file__).resolve().parent / "conf"
+REFERENCE = Path(__file__).resolve().parent.parent / "results"  # committed results
+INTERRUPTED = "interrupted; run the same command to resume"
 
 
 def known_suites() -> list[str]:
@@ -34,12 +38,12 @@ def run(cfg: DictConfig) -> None:
 
     raw = OmegaConf.to_container(cfg.suite, resolve=True)
     if "parts" not in raw:
-        run_suite(raw, cfg, Path(cfg.results_dir))
+        run_suite(raw, cfg, Path(cfg.results_dir), REFERENCE)
         return
     root = Path(cfg.results_dir) / raw["name"]
     parts = [compose_part(name, raw.get("overrides", {})) for name in raw["parts"]]
     for part in parts:
-        run_suite(part, cfg, root)
+        run_suite(part, cfg, root, REFERENCE / raw["name"])
     build_scaling_report([root / p["name"] for p in parts], root)
     print(f"scaling report written to {root}")
 
@@ -51,9 +55,20 @@ def compose_part(name: str, overrides: dict) -> dict:
     return OmegaConf.to_container(part, resolve=True)
 
 
-def run_suite(raw: dict, cfg: DictConfig, results_root: Path) -> None:
+def run_suite(raw: dict, cfg: DictConfig, results_root: Path, reference_root: Path) -> None:
+    from tqdm import tqdm
+
     from bench import records as rec
-    from bench.jobs import Paths, run_evaluation, run_training
+    from bench.compare import print_comparison
+    from bench.jobs import (
+        Paths,
+        cell_work,
+        cells_todo,
+        run_evaluation,
+        run_training,
+        training_todo,
+        unit_work,
+    )
     from bench.report import build_report
     from bench.suite import check_same_config, check_writable, load_suite
 
@@ -61,21 +76,35 @@ def run_suite(raw: dict, cfg: DictConfig, results_root: Path) -> None:
     suite = load_suite(raw, only)
     suite_dir = results_root / suite.name
     check_writable(suite_dir)
+    dropped = rec.repair_records(suite_dir / "records.jsonl")
+    if dropped:
+        print(f"records: removed {dropped} incomplete line(s) left by an interrupted run")
     world_id = suite.build_world().fingerprint()  # base model and judges
     config_hash = rec.config_hash({**raw, "world_fingerprint": world_id})
     check_same_config(suite_dir / "records.jsonl", config_hash)
     # trained units are reusable only with the same base model
-    paths = Paths(suite_dir, Path(cfg.cache_dir) / results_root.name / suite.name / world_id)
+    cache = Path(cfg.cache_dir) / results_root.name / suite.name
+    paths = Paths(suite_dir, cache / world_id)
     meta = {"config_hash": config_hash, "versions": rec.environment_versions(),
             "commit": rec.git_commit(Path(__file__).resolve().parent),
             "ref_point": list(suite.ref_point)}
     start = time.perf_counter()
     print(f"suite {suite.name}: {len(suite.methods)} methods x {len(suite.seeds)} seeds x "
           f"{len(suite.eval_ws())} preferences; results in {suite_dir}")
-    run_training(suite, paths, cfg.workers, cfg.threads)
-    print(f"training finished after {time.perf_counter() - start:.0f} s; evaluating")
-    new_cells = run_evaluation(suite, paths, cfg.workers, cfg.threads, meta)
-    print(f"evaluation finished after {time.perf_counter() - start:.0f} s")
+    cells = cells_todo(suite, paths.records)
+    new_cells = 0
+    if not cells:
+        print(f"all cells are already recorded in {suite_dir}; to start over: "
+              f"rm -r {suite_dir} {cache}")
+    else:
+        units, todo = training_todo(suite, paths)
+        print(f"to do: {len(todo)} training runs ({units - len(todo)} already finished), "
+              f"{cells} evaluation cells; progress in denoiser passes")
+        work = sum(unit_work(suite, u) for u in todo.values()) + cells * cell_work(suite)
+        with tqdm(total=work, desc=suite.name, unit=" passes", unit_scale=True,
+                  smoothing=0.05) as bar:
+            run_training(suite, paths, cfg.workers, cfg.threads, progress=bar)
+            new_cells = run_evaluation(suite, paths, cfg.workers, cfg.threads, meta, progress=bar)
     if cfg.report:
         build_report(suite_dir)
         print(f"report written to {suite_dir}")
@@ -83,6 +112,8 @@ def run_suite(raw: dict, cfg: DictConfig, results_root: Path) -> None:
     if new_cells:  # run.json names the invocation that produced the records, not a no-op rerun
         write_provenance(suite_dir, meta, wall)
     print(f"total wall time {wall:.0f} s")
+    if cfg.report:
+        print_comparison(suite_dir, reference_root / suite.name)
 
 
 def write_provenance(suite_dir: Path, meta: dict, wall: float) -> None:
@@ -115,8 +146,22 @@ def _hydra_main(cfg: DictConfig) -> None:
 
 
 def main() -> None:
-    check_suite_argument(sys.argv[1:])
-    _hydra_main()
+    from bench.settings import SettingsError, check_command_line
+    from paretoslider.cli import one_line_warnings
+
+    one_line_warnings()
+    argv = sys.argv[1:]
+    try:
+        check_suite_argument(argv)
+        # Hydra's own flags (--help, --cfg job, ...) go to Hydra unchecked
+        if all(a in ("-m", "--multirun") or not a.startswith("-") for a in argv):
+            check_command_line(argv)
+        _hydra_main()
+    except SettingsError as exc:
+        sys.exit(f"error: {exc}")
+    except KeyboardInterrupt:  # the pool has stopped its workers on the way out
+        print(INTERRUPTED, file=sys.stderr)
+        sys.exit(130)
 
 
 if __name__ == "__main__":

@@ -1,15 +1,17 @@
 """`python -m bench.slider`: train ParetoSlider on the default two-objective pair and measure it.
 
+The budget is counted in denoiser passes (default: the suite's per-method budget) or epochs,
+never in seconds, so the numbers do not depend on how busy the machine is; only
+`images_per_s` does. One torch thread by default.
 Prints a human-readable summary, then one JSON line with the keys `spearman`, `range`,
 `adherence_before`, `adherence_after`, `images_per_s` and `time_fraction`
 (`model`, `rewards`, `other`). This is a benchmark, not a test: it prints numbers.
 """
 from __future__ import annotations
 
-import argparse
 import json
-import time
-from dataclasses import replace
+import sys
+from dataclasses import fields, replace
 
 import numpy as np
 import yaml
@@ -17,11 +19,12 @@ from omegaconf import OmegaConf
 from scipy.stats import spearmanr
 
 from bench.evaluate import EvalSpec, generate, score_images
-from bench.run import CONF
-from bench.suite import load_suite
+from bench.run import CONF, known_suites
+from bench.suite import SuiteError, load_suite
+from paretoslider.cli import Parser, non_negative_int, positive_int
 from paretoslider.methods import Policy
 from paretoslider.rewards import build_reward
-from paretoslider.trainer import Trainer
+from paretoslider.trainer import TrainConfig, Trainer
 from paretoslider.worlds.pretrain import load_base_model
 
 
@@ -45,19 +48,47 @@ def _value(text: str):
     return yaml.safe_load(text)
 
 
+def _settings(overrides: list[str], suite, args):
+    """The trainer's config with the command line's key=value settings; raises ValueError."""
+    pairs = [o.partition("=") for o in overrides]
+    bad = [k for k, sep, _ in pairs if not sep or not k]
+    if bad:
+        raise ValueError(f"expected key=value, got {bad[0]!r}")
+    settings = {k: _value(v) for k, _, v in pairs}
+    known = {f.name for f in fields(TrainConfig)}
+    unknown = [k for k in settings if k not in known]
+    if unknown:
+        raise ValueError(f"unknown trainer setting {unknown[0]!r}; "
+                         f"known: {', '.join(sorted(known))}")
+    passes = args.passes or (None if args.epochs else suite.budget.get("passes"))
+    try:
+        return replace(suite.train_config(), seed=args.seed, threads=args.threads,
+                       objectives=tuple(suite.objectives), budget_passes=passes,
+                       progress=False, **({"epochs": args.epochs} if args.epochs else {}),
+                       **settings)
+    except TypeError as exc:  # a setting given twice (epochs=N beside --epochs)
+        raise ValueError(str(exc).replace("__init__() ", "")) from None
+
+
 def main(argv=None) -> dict:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--suite", default="two_obj")
-    p.add_argument("--seconds", type=float, default=300.0, help="training time budget")
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--seed", type=int, default=0)
+    p = Parser(description=__doc__.splitlines()[0])
+    p.add_argument("--suite", default="two_obj", choices=known_suites())
+    budget = p.add_mutually_exclusive_group()
+    budget.add_argument("--passes", type=positive_int,
+                        help="training budget in denoiser passes (default: the suite's budget)")
+    budget.add_argument("--epochs", type=positive_int, help="training budget in epochs")
+    p.add_argument("--threads", type=positive_int, default=1)
+    p.add_argument("--seed", type=non_negative_int, default=0)
     p.add_argument("overrides", nargs="*", help="trainer settings, e.g. lr=1e-3 K=4")
     args = p.parse_args(argv)
-    suite = load_suite(OmegaConf.to_container(OmegaConf.load(CONF / "suite" / f"{args.suite}.yaml")))
-    settings = {k: _value(v) for k, v in (o.split("=", 1) for o in args.overrides)}
-    cfg = replace(suite.train_config(), seed=args.seed, threads=args.threads,
-                  objectives=tuple(suite.objectives), budget_passes=None, progress=False,
-                  **settings)
+    try:
+        suite = load_suite(OmegaConf.to_container(
+            OmegaConf.load(CONF / "suite" / f"{args.suite}.yaml")))
+        if suite.M != 2 or suite.world != "shapes":
+            raise SuiteError(f"suite {args.suite} is not a two-objective shapes suite")
+        cfg = _settings(args.overrides, suite, args)
+    except (SuiteError, ValueError) as exc:
+        sys.exit(f"error: {exc}")
     spec = EvalSpec(suite.prompts, **suite.eval)
     scorers = {n: build_reward(n) for n in suite.scorers()}
     adherence = suite.adherence or suite.objectives[0]
@@ -65,9 +96,10 @@ def main(argv=None) -> dict:
 
     trainer = Trainer(load_base_model(), [build_reward(n) for n in suite.objectives],
                       suite.prompts, cfg)
-    start = time.perf_counter()
-    while time.perf_counter() - start < args.seconds:
-        trainer.train(epochs=trainer.epoch + 1)
+    trainer.train()
+    if trainer.epoch == 0:
+        sys.exit(f"error: a budget of {cfg.budget_passes} passes is less than one epoch "
+                 f"({trainer.epoch_passes()} passes)")
     cost = trainer.cost
     ws = [np.array([a, 1 - a]) for a in np.linspace(0, 1, 11)]
     means = sweep(trainer.policy.eval(), spec, [w.astype("float32") for w in ws], scorers)
@@ -82,11 +114,11 @@ def main(argv=None) -> dict:
         "time_fraction": {"model": cost.model_seconds / cost.wall_seconds,
                           "rewards": cost.reward_seconds / cost.wall_seconds,
                           "other": cost.other_seconds / cost.wall_seconds},
-        "epochs": trainer.epoch, "train_seconds": cost.wall_seconds,
+        "epochs": trainer.epoch, "passes": cost.passes, "train_seconds": cost.wall_seconds,
         "sweep": {suite.objectives[0]: r1.round(4).tolist()},
     }
-    print(f"trained {trainer.epoch} epochs in {cost.wall_seconds:.0f} s "
-          f"({result['images_per_s']:.1f} images/s)")
+    print(f"trained {trainer.epoch} epochs ({cost.passes} passes) in {cost.wall_seconds:.0f} s "
+          f"on {cfg.threads} thread(s) ({result['images_per_s']:.1f} images/s)")
     print(f"Spearman(w1, {suite.objectives[0]}) = {result['spearman']:.3f}, "
           f"range = {result['range']:.3f} of the declared span")
     print(f"{adherence}: {before:.3f} before, {result['adherence_after']:.3f} after")

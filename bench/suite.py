@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 import baselines  # noqa: F401  (registers the baseline methods)
+from bench.evaluate import EvalSpec
 from paretoslider.methods import METHODS, SuiteContext
 from paretoslider.preferences import eval_grid, validate_w
 from paretoslider.trainer.config import TrainConfig
@@ -40,6 +41,10 @@ class Suite:
     world: str = "shapes"
     world_options: dict = field(default_factory=dict)
     method_options: dict = field(default_factory=dict)
+    eval_prompts: list[str] | None = None  # prompts evaluated (default: the training prompts)
+    checkpoints: list[float] = field(default_factory=lambda: [1.0])  # budget fractions evaluated
+    ideal_box: dict | None = None  # {"train": [[lo, hi], ...], "heldout": ...}, normalised
+    oracle: str | None = None  # the suite holding this one's oracle runs
 
     @property
     def M(self) -> int:
@@ -55,6 +60,17 @@ class Suite:
     def train_config(self) -> TrainConfig:
         return TrainConfig(**self.trainer)
 
+    def evaluation_prompts(self) -> list[str]:
+        return list(self.eval_prompts or self.prompts)
+
+    def eval_noise_seed(self, seed: int) -> int:
+        """Evaluation noise is drawn per seed (shared by every method of that seed)."""
+        return int(self.eval["noise_seed"]) + int(seed)
+
+    def eval_spec(self, seed: int) -> EvalSpec:
+        return EvalSpec(self.evaluation_prompts(),
+                        **{**self.eval, "noise_seed": self.eval_noise_seed(seed)})
+
     def context(self, seed: int) -> SuiteContext:
         cfg = replace(self.train_config(), seed=int(seed), objectives=tuple(self.objectives))
         return SuiteContext(
@@ -63,6 +79,7 @@ class Suite:
             budget_passes=self.budget.get("passes"),
             budget_regime=self.budget.get("regime", "equal_total"),
             options=dict(self.method_options), n_prompts=len(self.prompts),
+            eval_grid=[tuple(float(x) for x in w) for w in self.eval_ws()],
         )
 
     def scorers(self) -> list[str]:
@@ -120,18 +137,59 @@ def _validate(s: Suite) -> None:
         except ValueError as exc:
             raise SuiteError(f"fixed_grid: {exc}") from None
     passes = s.budget.get("passes")
-    if passes is not None and passes <= 0:
-        raise SuiteError(f"budget.passes must be > 0, got {passes}")
+    if passes is not None and not _is_int(passes, low=1):
+        raise SuiteError(f"budget.passes must be > 0 (an integer), got {passes!r}")
     if s.budget.get("regime", "equal_total") not in ("equal_total", "per_model"):
         raise SuiteError(f"budget.regime must be equal_total or per_model, got {s.budget['regime']}")
     if not s.seeds:
         raise SuiteError("seeds is empty")
+    if not all(_is_int(x, low=0) for x in s.seeds) or len(set(s.seeds)) != len(s.seeds):
+        raise SuiteError(f"seeds must be distinct integers >= 0, got {s.seeds}")
+    if not _is_int(s.grid.get("n"), low=2):
+        raise SuiteError(f"grid.n must be an integer >= 2, got {s.grid.get('n')!r}")
+    try:
+        spec = EvalSpec(s.prompts, **s.eval)
+    except TypeError as exc:
+        raise SuiteError(f"eval: {exc}") from None
+    if not _is_int(spec.samples_per_prompt, low=1) or not _is_int(spec.steps, low=1):
+        raise SuiteError(f"eval.samples_per_prompt and eval.steps must be integers >= 1, got "
+                         f"{spec.samples_per_prompt!r} and {spec.steps!r}")
     if not s.prompts:
         raise SuiteError("prompts is empty")
+    _validate_evaluation(s)
     try:
         s.train_config()
     except (TypeError, ValueError) as exc:
         raise SuiteError(f"trainer: {exc}") from None
+
+
+def _validate_evaluation(s: Suite) -> None:
+    """The keys that say what is evaluated: eval_prompts, checkpoints, ideal_box, oracle."""
+    if s.eval_prompts is not None and (not s.eval_prompts or not all(
+            isinstance(p, str) and p for p in s.eval_prompts)):
+        raise SuiteError(f"eval_prompts must be a non-empty list of prompts, got {s.eval_prompts}")
+    strip = s.eval.get("strip_prompt")
+    if strip is not None and strip not in s.evaluation_prompts():
+        raise SuiteError(f"eval.strip_prompt {strip!r} is not an evaluation prompt; "
+                         f"evaluated: {s.evaluation_prompts()}")
+    cps = s.checkpoints
+    if not cps or not all(isinstance(f, (int, float)) and not isinstance(f, bool) and 0 < f <= 1
+                          for f in cps) or 1.0 not in cps or len(set(cps)) != len(cps):
+        raise SuiteError(f"checkpoints must be distinct budget fractions in (0, 1] including "
+                         f"1.0, got {cps}")
+    if s.ideal_box is not None:
+        for part, box in s.ideal_box.items():
+            if part not in ("train", "heldout") or len(box) != s.M or not all(
+                    len(b) == 2 and b[0] < b[1] for b in box):
+                raise SuiteError(f"ideal_box.{part} must be {s.M} [lo, hi] pairs (lo < hi) "
+                                 "under the keys train / heldout")
+    if s.oracle is not None and not (Path(__file__).parent / "conf" / "suite"
+                                     / f"{s.oracle}.yaml").is_file():
+        raise SuiteError(f"oracle names no suite: {s.oracle!r}")
+
+
+def _is_int(value, low: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= low
 
 
 def check_same_config(records: Path, config_hash: str) -> None:

@@ -2,7 +2,9 @@
 
 Layout of a checkpoint directory: `checkpoint.json` names the tensor file it belongs to
 (`tensors-<tag>.safetensors`). The JSON is replaced last, so a crash at any point leaves
-either the previous checkpoint or the new one, never a mix.
+either the previous checkpoint or the new one, never a mix. The previous checkpoint is kept
+(`checkpoint.prev.json` and its tensors): when the latest cannot be read (a damaged disk, a
+copy cut short), loading falls back to it with a warning.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import hashlib
 import json
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 import torch
@@ -19,6 +22,7 @@ from safetensors.torch import load_file
 from safetensors.torch import save as save_bytes
 
 META = "checkpoint.json"
+PREVIOUS = "checkpoint.prev.json"
 FORMAT = 1
 
 
@@ -61,22 +65,52 @@ def save_checkpoint(directory, tensors: dict[str, torch.Tensor], meta: dict, tag
     blob = save_bytes({k: v.detach().cpu().contiguous() for k, v in tensors.items()})
     atomic_write(d / name, blob)
     text = json.dumps(meta | {"format": FORMAT, "tensors": name}, sort_keys=True, indent=1)
+    if (d / META).is_file() and _tensor_name(d / META) != name:
+        atomic_write(d / PREVIOUS, (d / META).read_bytes())
     atomic_write(d / META, text.encode())
+    keep = {name, _tensor_name(d / PREVIOUS)}
     for old in d.glob("tensors-*.safetensors"):
-        if old.name != name:
+        if old.name not in keep:
             old.unlink()
     return len(blob)
 
 
+def _tensor_name(meta_path: Path) -> str | None:
+    try:
+        return json.loads(meta_path.read_text()).get("tensors")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def load_checkpoint(directory, config_hash: str | None = None) -> tuple[dict, dict]:
-    """(tensors, meta). Refuses a checkpoint whose config hash differs from `config_hash`."""
+    """(tensors, meta) of the latest checkpoint, or of the previous one, with a warning, if
+    the latest cannot be read. Refuses a checkpoint whose config hash differs from
+    `config_hash`; raises CorruptCheckpointError if neither can be read."""
     d = Path(directory)
     if not has_checkpoint(d):
         raise FileNotFoundError(f"no checkpoint in {d} (missing {META})")
     try:
-        meta = json.loads((d / META).read_text())
-    except ValueError as exc:
-        raise CorruptCheckpointError(f"corrupt checkpoint metadata {d / META}: {exc}") from None
+        return _load(d, META, config_hash)
+    except CorruptCheckpointError as exc:
+        if not (d / PREVIOUS).is_file():
+            raise
+        try:
+            found = _load(d, PREVIOUS, config_hash)
+        except CorruptCheckpointError:
+            raise exc from None
+        warnings.warn(f"{exc}; resuming from the previous checkpoint "
+                      f"(epoch/step {found[1].get('epoch', found[1].get('step'))})", stacklevel=2)
+        return found
+
+
+def _load(d: Path, meta_name: str, config_hash: str | None) -> tuple[dict, dict]:
+    try:
+        meta = json.loads((d / meta_name).read_text())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CorruptCheckpointError(
+            f"corrupt checkpoint metadata {d / meta_name}: {exc}") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("tensors"), str):
+        raise CorruptCheckpointError(f"{d / meta_name} does not describe a checkpoint")
     if meta.get("format") != FORMAT:
         raise ValueError(f"checkpoint format {meta.get('format')} in {d}; this code reads {FORMAT}")
     if config_hash is not None and meta.get("config_hash") != config_hash:
@@ -144,3 +178,27 @@ def load_tensors(path) -> dict[str, torch.Tensor]:
 def dict_hash(config: dict) -> str:
     """Stable 16-hex-digit hash of a JSON-able dict (key order does not matter)."""
     return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def save_snapshot(path, tensors: dict[str, torch.Tensor], meta: dict) -> None:
+    """One safetensors file of weights with its metadata (JSON in the file's header)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    blob = save_bytes({k: v.detach().cpu().contiguous() for k, v in tensors.items()},
+                      metadata={"meta": json.dumps(meta, sort_keys=True)})
+    atomic_write(path, blob)
+
+
+def load_snapshot(path, config_hash: str | None = None) -> tuple[dict, dict]:
+    """(tensors, meta) of a snapshot; refuses one written by another configuration."""
+    from safetensors import safe_open
+
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"no snapshot {path}")
+    tensors = load_tensors(path)
+    with safe_open(str(path), framework="pt") as f:
+        meta = json.loads((f.metadata() or {}).get("meta", "{}"))
+    if config_hash is not None and meta.get("config_hash") != config_hash:
+        raise CheckpointMismatchError(f"snapshot {path} was written with config hash "
+                                      f"{meta.get('config_hash')}, this run has {config_hash}")
+    return tensors, meta

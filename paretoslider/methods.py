@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from paretoslider.preferences import stable_seed
 from paretoslider.registry import Registry
 from paretoslider.trainer.config import TrainConfig
 
@@ -26,13 +27,20 @@ class Unit:
     label: str  # readable, e.g. "slider" or "fixed_w0.25"
     cfg: TrainConfig
     objectives: tuple[str, ...]  # reward names the run is trained on, in w's order
+    # budget fractions at which weights are kept; epochs are cut to end exactly there
+    snapshots: tuple[float, ...] = (1.0,)
 
     def key(self) -> str:
         from paretoslider.trainer.config import config_hash
 
         # the budget is left out of the trainer's hash (a resumed run may extend it) but a
-        # unit's result depends on it: runs share a key only when their budgets agree too
-        extra = {"objectives": list(self.objectives), "budget_passes": self.cfg.budget_passes}
+        # unit's result depends on it: runs share a key only when their budgets agree too.
+        # "budget_rule": runs end exactly at their budget (a last, partial epoch), which
+        # runs cached under the older whole-epoch rule did not
+        extra = {"objectives": list(self.objectives), "budget_passes": self.cfg.budget_passes,
+                 "budget_rule": "exact"}
+        if tuple(self.snapshots) != (1.0,):
+            extra["snapshots"] = [float(f) for f in self.snapshots]
         return config_hash(self.cfg, extra)
 
 
@@ -47,6 +55,32 @@ class Policy:
 
 
 @dataclass
+class MixturePolicy:
+    """Switching between policies: each sample comes from component m with probability
+    probs[m]. Row r's draw depends only on (seed, probs, r), so it is reproducible and the
+    same rows go to the same component whatever else is evaluated."""
+
+    components: list[Policy]
+    probs: tuple[float, ...]
+    seed: int = 0
+    switch_seconds: float = 0.0
+
+    def __post_init__(self):
+        p = torch.as_tensor(self.probs, dtype=torch.float64)
+        if len(p) != len(self.components) or (p < -1e-9).any() or abs(float(p.sum()) - 1) > 1e-4:
+            raise ValueError(f"mixture probabilities {self.probs} must be {len(self.components)} "
+                             "non-negative numbers summing to 1")
+        self.probs = tuple(float(x) for x in p.clamp(min=0) / p.clamp(min=0).sum())
+
+    def assign(self, n_rows: int) -> torch.Tensor:
+        """(n_rows,) index of the component that draws each row."""
+        gen = torch.Generator().manual_seed(stable_seed(self.seed, "mixture", *self.probs))
+        u = torch.rand(n_rows, generator=gen, dtype=torch.float64)
+        edges = torch.tensor(self.probs, dtype=torch.float64).cumsum(0)[:-1]
+        return torch.bucketize(u, edges, right=True)
+
+
+@dataclass
 class SuiteContext:
     """What a method may read of the suite when planning its runs."""
 
@@ -57,6 +91,7 @@ class SuiteContext:
     budget_regime: str = "equal_total"  # or "per_model"
     options: dict = field(default_factory=dict)  # method-specific settings from the suite
     n_prompts: int | None = None  # training prompts, when known: lets units() check the budget
+    eval_grid: list[tuple[float, ...]] | None = None  # the preferences evaluated, when known
 
 
 class Method:

@@ -60,12 +60,14 @@ def sde_step(
 
     sigma_t = noise_level * sqrt(t / (1 - t)); the mean adds the score correction
     sigma_t^2 / (2t) (x + (1 - t) v) dt, the step noise has std sigma_t sqrt(|dt|).
+    sqrt(t / (1 - t)) is infinite at t = 1: there the first step uses t_next in the
+    denominator, as Flow-GRPO does (a cap like 1 - t = 1e-3 instead gives sigma^2 dt ~ 50
+    on a 10-step grid, and the rollout leaves the data distribution at its first step).
     With noise_level = 0 this is exactly the Euler step. Pass `sample` to score a given
     next state (the log-prob of a stored rollout) instead of drawing one.
     """
     dt = t_next - t
-    t_safe = min(t, 1 - 1e-3)  # sqrt(t / (1 - t)) is infinite at t = 1
-    sigma = noise_level * math.sqrt(t_safe / (1 - t_safe))
+    sigma = noise_level * math.sqrt(t / (1 - (t_next if t >= 1 else t)))
     if sigma == 0:
         mean = x + dt * v
         return SDEStep(mean if sample is None else sample, mean, torch.tensor(0.0), torch.zeros(x.shape[0]))

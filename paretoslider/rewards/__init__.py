@@ -1,14 +1,17 @@
 """Rewards of the shapes world (and the registry real-scale rewards join).
 
 Importing this package registers every built-in reward: the style judges and prompt
-adherence (`judges`), their held-out twins, and the measured `jpeg` and `colourfulness`.
+adherence (`judges`), their held-out twins, and the measured properties of the image
+(`measures`, `photometric`, `figure`), each with a held-out twin measured another way.
 """
 # registers the built-ins; clip_rewards, imagereward and remote are the real-scale rewards
 from paretoslider.rewards import (  # noqa: F401
     clip_rewards,
+    figure,
     imagereward,
     judges,
     measures,
+    photometric,
     remote,
 )
 from paretoslider.rewards.base import REWARDS, Reward, build_reward, normalise

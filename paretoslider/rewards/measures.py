@@ -1,10 +1,14 @@
-"""Hand-written measured rewards: JPEG compressibility and colourfulness.
+"""Hand-written measured rewards: JPEG compressibility, its PNG twin, and colourfulness.
 
-Declared ranges, measured on 4096 16x16 world images (`python -m paretoslider.rewards.measures`
-re-measures them): jpeg spans -0.896 to -0.673 kB, between the extremes of uniform noise
-(-0.94) and a flat grey image (-0.63), so the range (-0.95, -0.6) covers anything a policy
-can reach at this size; colourfulness spans 0 (sketches) to 106 (99th percentile 74), range
-(0, 120). Other image sizes need another range (pass `range=`).
+Declared ranges, measured on 4096 16x16 world images (`python -m
+paretoslider.rewards.measure_ranges` re-measures them, with base-model samples): jpeg spans -0.896 to -0.673 kB, between the
+extremes of uniform noise (-0.94) and a flat grey image (-0.63), so the range (-0.95, -0.6)
+covers anything a policy can reach at this size; its held-out twin `jpeg_heldout` is minus the
+lossless PNG size, another codec: -0.82 to -0.23 kB on world images and base samples, range
+(-0.9, -0.05) between uniform noise (-0.85) and a flat image (-0.08);
+colourfulness spans 0 (sketches) to 106 (99th percentile 74), range (0, 120). Other image
+sizes need another range (pass `range=`). The photometric measures and object size live in
+`photometric.py` and `figure.py`.
 """
 from __future__ import annotations
 
@@ -17,7 +21,10 @@ from PIL import Image
 from paretoslider.rewards.base import REWARDS, Reward
 
 JPEG_QUALITY = 95  # DDPO's setting
-MEASURES = ("jpeg", "colourfulness")
+# the shapes world's measured rewards, training measures first, then their held-out twins
+MEASURES = ("jpeg", "colourfulness", "brightness", "contrast", "size",
+            "jpeg_heldout", "colourfulness_heldout", "brightness_heldout", "contrast_heldout",
+            "size_heldout")
 
 
 def jpeg_kilobytes(images: torch.Tensor, quality: int = JPEG_QUALITY) -> torch.Tensor:
@@ -27,6 +34,17 @@ def jpeg_kilobytes(images: torch.Tensor, quality: int = JPEG_QUALITY) -> torch.T
     for img in arr.cpu().numpy():
         buf = io.BytesIO()
         Image.fromarray(np.ascontiguousarray(img), "RGB").save(buf, format="JPEG", quality=quality)
+        sizes.append(buf.tell() / 1000)
+    return torch.tensor(sizes, dtype=torch.float32, device=images.device)
+
+
+def png_kilobytes(images: torch.Tensor) -> torch.Tensor:
+    """Size in kB of each image saved as a PNG at the highest compression level."""
+    arr = (images.detach().clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1)
+    sizes = []
+    for img in arr.cpu().numpy():
+        buf = io.BytesIO()
+        Image.fromarray(np.ascontiguousarray(img), "RGB").save(buf, format="PNG", compress_level=9)
         sizes.append(buf.tell() / 1000)
     return torch.tensor(sizes, dtype=torch.float32, device=images.device)
 
@@ -54,6 +72,19 @@ class JpegCompressibility(Reward):
         return -jpeg_kilobytes(images, self.quality)
 
 
+@REWARDS.register("jpeg_heldout")
+class PngCompressibility(Reward):
+    """Minus the lossless PNG size in kB: the held-out twin of `jpeg`."""
+
+    name, heldout = "jpeg_heldout", True
+
+    def __init__(self, range: tuple[float, float] = (-0.9, -0.05)):
+        self.range = tuple(range)
+
+    def score(self, images, prompts):
+        return -png_kilobytes(images)
+
+
 @REWARDS.register("colourfulness")
 class Colourfulness(Reward):
     """An aesthetic-type measure: vivid, varied colour scores higher."""
@@ -65,21 +96,3 @@ class Colourfulness(Reward):
 
     def score(self, images, prompts):
         return colourfulness(images)
-
-
-def measure_ranges(n: int = 4096, seed: int = 777, size: int = 16) -> dict[str, list[float]]:
-    """Min, 1st percentile, 99th percentile and max of each measure on world images."""
-    from paretoslider.worlds.shapes import sample_batch
-
-    images = torch.cat([sample_batch(1024, seed + i, size).images for i in range(0, n, 1024)])
-    out = {}
-    measured = {"jpeg": -jpeg_kilobytes(images), "colourfulness": colourfulness(images)}
-    for name, values in measured.items():
-        q = torch.quantile(values, torch.tensor([0.0, 0.01, 0.99, 1.0]))
-        out[name] = [round(v, 4) for v in q.tolist()]
-    return out
-
-
-if __name__ == "__main__":
-    torch.set_num_threads(1)
-    print(measure_ranges())

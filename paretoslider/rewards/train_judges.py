@@ -8,7 +8,6 @@ configuration for tests.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -18,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import save_file
 
+from paretoslider.cli import Parser, positive_int
 from paretoslider.rewards.judges import INDEX_FILE, JUDGE_DIR, JUDGE_SPECS, JudgeSpec, build_net
 from paretoslider.worlds.shapes import STYLES, Batch, sample_batch
 
@@ -147,15 +147,16 @@ def train_all(out_dir: str | Path, cfg: TrainConfig, names: list[str] | None = N
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = Parser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default=str(JUDGE_DIR), help="output directory")
     p.add_argument("--micro", action="store_true", help="tiny, seconds-long configuration")
     p.add_argument("--only", nargs="+", choices=list(JUDGE_SPECS), help="judges to train")
-    p.add_argument("--n-train", type=int)
-    p.add_argument("--n-val", type=int)
-    p.add_argument("--steps", type=int, help="optimizer steps of each style judge")
-    p.add_argument("--shape-steps", type=int, help="optimizer steps of each shape classifier")
-    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--n-train", type=positive_int)
+    p.add_argument("--n-val", type=positive_int)
+    p.add_argument("--steps", type=positive_int, help="optimizer steps of each style judge")
+    p.add_argument("--shape-steps", type=positive_int,
+                   help="optimizer steps of each shape classifier")
+    p.add_argument("--threads", type=positive_int, default=1)
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     cfg = TrainConfig(**asdict(MICRO)) if a.micro else TrainConfig()

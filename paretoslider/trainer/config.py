@@ -1,7 +1,7 @@
 """Training configuration and its hash (what a checkpoint must match to be resumed)."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 from paretoslider.checkpoint import dict_hash
 
@@ -32,7 +32,7 @@ class TrainConfig:
     scalarisation: str = "late"  # "late" | "early"
     nft_beta: float = 0.1
     lambda_ref: float = 1e-4
-    clip_range: float = 1e-4  # grpo
+    clip_range: float = 1e-4  # grpo; acts only with steps_per_epoch > 1 (first ratio is 1)
     kl_beta: float = 0.04  # grpo
     noise_level: float = 0.7  # grpo's SDE sampler
     timestep_fraction: float = 0.99
@@ -58,6 +58,19 @@ class TrainConfig:
     progress: bool = True
 
     def __post_init__(self):
+        for f in fields(self):  # numbers from a command line or YAML may arrive as text
+            value = getattr(self, f.name)
+            kinds = {"int": (int,), "float": (int, float)}.get(str(f.type).removesuffix(" | None"))
+            if kinds and not (value is None and "None" in str(f.type)) and (
+                    isinstance(value, bool) or not isinstance(value, kinds)):
+                kind = "an integer" if kinds == (int,) else "a number"
+                raise ValueError(f"{f.name} must be {kind}, got {value!r}")
+        for name in ("lr", "grad_clip", "nft_beta", "clip_range"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        for name in ("weight_decay", "lambda_ref", "kl_beta", "noise_level", "w_alpha", "epochs"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.loss not in LOSSES:
             raise ValueError(f"unknown loss {self.loss!r}; known: {', '.join(LOSSES)}")
         if self.scalarisation not in SCALARISATIONS:
@@ -70,7 +83,8 @@ class TrainConfig:
             )
         if self.budget_passes is not None and self.budget_passes <= 0:
             raise ValueError(f"budget_passes must be > 0, got {self.budget_passes}")
-        for name in ("K", "G", "sampling_steps", "minibatch", "steps_per_epoch", "threads"):
+        for name in ("K", "G", "sampling_steps", "minibatch", "steps_per_epoch", "threads",
+                     "lora_rank"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not 0 < self.timestep_fraction <= 1:

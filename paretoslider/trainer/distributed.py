@@ -97,6 +97,9 @@ class DistributedTrainer(Trainer):
         acc = self.accelerator
         return shard_prompts(prompts, acc.process_index, acc.num_processes)
 
+    def _num_shards(self) -> int:
+        return self.accelerator.num_processes
+
     def _gather_epoch(self, rewards, zero_std_frac, before):
         acc, cost = self.accelerator, self.cost
         if acc.num_processes > 1:  # budgets and records count the whole epoch, all ranks

@@ -3,11 +3,17 @@
 Every random draw of an epoch comes from generators seeded by (seed, epoch), and the
 preferences from a hash of (prompt, epoch, slot), so a run resumed from a checkpoint after
 epoch k continues exactly as the uninterrupted run would.
+
+Budgets are met exactly, to within one group of G images: an epoch that would cross the
+budget, or a snapshot's share of it, is cut to the (prompt, w) groups that still fit (a
+random subset), so runs of different epoch sizes end at the same number of passes and
+snapshots are taken at their fraction's pass count, not at the last whole epoch below it.
 """
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
@@ -38,8 +44,12 @@ class Trainer:
         prompts: Sequence[str],
         cfg: TrainConfig,
         decode: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        snapshots: Sequence[float] = (1.0,),
     ):
         torch.set_num_threads(cfg.threads)
+        self.snapshots = tuple(sorted({float(f) for f in snapshots}))
+        if not self.snapshots or not all(0 < f <= 1 for f in self.snapshots):
+            raise ValueError(f"snapshot fractions must lie in (0, 1], got {list(snapshots)}")
         if not rewards:
             raise ValueError("at least one reward is needed")
         if not prompts:
@@ -61,6 +71,8 @@ class Trainer:
         except NotImplementedError:
             backbone_cfg = type(backbone).__name__
         extra = {"prompts": self.prompts, "objectives": self.objectives, "backbone": backbone_cfg}
+        if self.snapshots != (1.0,):  # cuts epochs at the snapshots: another trajectory
+            extra["snapshots"] = list(self.snapshots)
         self.config_hash = config_hash(cfg, extra)
         # seeded: the LoRA / preference-module init must not depend on what ran before
         with torch.random.fork_rng(devices=[]):
@@ -69,6 +81,7 @@ class Trainer:
         self.cost = Cost()
         self.history: list[dict] = []
         self.stopped_by_budget = False
+        self.snapshot_weights: dict[float, dict[str, torch.Tensor]] = {}  # taken in this process
 
     @property
     def policy(self):
@@ -89,24 +102,60 @@ class Trainer:
     def epoch_passes(self) -> int:
         return epoch_passes(self.cfg, len(self.epoch_prompts(self.epoch)))
 
+    def group_passes(self) -> int:
+        """Passes of the smallest piece an epoch is cut to: one (prompt, w) group of G
+        images on each process."""
+        return epoch_passes(self.cfg, 1) // self.cfg.K * self._num_shards()
+
+    def stops(self) -> list[tuple[float, int]]:
+        """(fraction, pass count) of each snapshot and of the budget, by pass count."""
+        budget = self.cfg.budget_passes
+        if budget is None:
+            return []
+        return sorted(((f, round(f * budget)) for f in {*self.snapshots, 1.0}),
+                      key=lambda x: x[1])
+
+    def _reached(self, passes: int, stop: int) -> bool:
+        return stop - passes < self.group_passes()
+
+    def _next_stop(self) -> int | None:
+        return next((s for _, s in self.stops() if not self._reached(self.cost.passes, s)), None)
+
     # hooks a data-parallel trainer overrides (paretoslider.trainer.distributed)
     def _generator(self, *parts) -> torch.Generator:
         return _generator(*parts)
 
-    def _local_prompts(self, prompts: list[str]) -> list[str]:
+    def _local_prompts(self, prompts: list) -> list:
         return prompts
+
+    def _num_shards(self) -> int:
+        return 1
 
     def _gather_epoch(self, rewards: torch.Tensor, zero_std_frac: float, before: dict):
         """Rewards and zero-std fraction of the whole epoch (all ranks); `before` holds the
         cost counters at the epoch's start."""
         return rewards, zero_std_frac
 
-    def train_epoch(self) -> dict:
+    def _epoch_batch(self, e: int, groups: int | None) -> tuple[list[str], torch.Tensor]:
+        """This process's prompts and their preferences (P, K, M); with `groups`, only that
+        many (prompt, w) groups of the epoch, chosen at random, one per row (P, 1, M)."""
+        K = self.cfg.K
+        if groups is None:
+            prompts = self._local_prompts(self.epoch_prompts(e))
+            return prompts, torch.stack([self.w_sampler(p, e, K) for p in prompts])
+        pairs = [(p, k) for p in self.epoch_prompts(e) for k in range(K)]
+        # the module's generator, not the per-process hook: every process keeps the same groups
+        order = torch.randperm(len(pairs), generator=_generator(self.cfg.seed, "groups", e))
+        local = self._local_prompts([pairs[i] for i in sorted(order[:groups].tolist())])
+        ws = torch.stack([self.w_sampler(p, e, K)[k] for p, k in local])
+        return [p for p, _ in local], ws[:, None]
+
+    def train_epoch(self, groups: int | None = None) -> dict:
+        """One epoch; `groups` (for a cut epoch) trains only that many (prompt, w) groups."""
         cfg, e, cost = self.cfg, self.state.epoch, self.cost
         start = time.perf_counter()
         before = cost.to_dict()
-        prompts = self._local_prompts(self.epoch_prompts(e))
-        ws = torch.stack([self.w_sampler(p, e, cfg.K) for p in prompts])
+        prompts, ws = self._epoch_batch(e, groups)
         with timed(cost, "model_seconds"):
             rollout = sample(
                 self.policy, prompts, ws, cfg.G, cfg.sampling_steps,
@@ -128,29 +177,65 @@ class Trainer:
             "reward_mean": dict(zip(self.objectives, rewards.mean(0).tolist(), strict=True)),
             "zero_std_frac": zero_std,
             "passes": cost.passes,
+            **({} if groups is None else {"groups": groups}),
             **stats,
         }
         self.history.append(record)
         return record
 
     def train(self, epochs: int | None = None, checkpoint_dir=None, checkpoint_every: int = 1):
-        """Train until `epochs` (default cfg.epochs) are completed in total or the budget
-        would be exceeded; checkpoint every `checkpoint_every` epochs if a directory is given.
+        """Train until `epochs` (default cfg.epochs) are completed in total or the budget is
+        spent (to within one group); checkpoint every `checkpoint_every` epochs if a
+        directory is given, and keep a snapshot of the weights at each snapshot fraction.
         Returns the history of per-epoch records."""
         target = self.cfg.epochs if epochs is None else epochs
         bar = tqdm(total=target, initial=self.epoch, disable=not self.cfg.progress, desc="train")
+        if self.cost.passes == 0:  # a fraction too small for one group keeps the start
+            self._take_snapshots(-self.group_passes(), checkpoint_dir)
         while self.epoch < target:
-            budget = self.cfg.budget_passes
-            if budget is not None and self.cost.passes + self.epoch_passes() > budget:
+            stop, groups = self._next_stop(), None
+            if stop is None and self.cfg.budget_passes is not None:
                 self.stopped_by_budget = True
                 break
-            rec = self.train_epoch()
+            if stop is not None and self.cost.passes + self.epoch_passes() > stop:
+                # cut the epoch at the stop: whole groups, the same number on each process
+                groups = (stop - self.cost.passes) // self.group_passes() * self._num_shards()
+            passes_before = self.cost.passes
+            rec = self.train_epoch(groups)
             bar.update(1)
             bar.set_postfix({k: f"{v:.3g}" for k, v in rec["reward_mean"].items()})
+            self._take_snapshots(passes_before, checkpoint_dir)  # before the checkpoint
             if checkpoint_dir is not None and self.epoch % checkpoint_every == 0:
                 self.save(checkpoint_dir)
         bar.close()
         return self.history
+
+    # snapshots ------------------------------------------------------------------------
+    def _take_snapshots(self, passes_before: int, directory) -> None:
+        """Keep the weights for every snapshot fraction whose stop the last epoch reached."""
+        for f, s in self.stops():
+            if f in self.snapshots and f < 1.0 and not self._reached(passes_before, s) \
+                    and self._reached(self.cost.passes, s):
+                self.save_snapshot(directory, f)
+
+    def save_snapshot(self, directory, fraction: float) -> None:
+        """The trained parameters now (safetensors), named by the budget fraction."""
+        params = dict(self.state.policy.named_parameters())
+        tensors = {n: params[n].detach().clone() for n in self.state.trainable}
+        self.snapshot_weights[fraction] = tensors
+        if directory is not None:
+            meta = {"fraction": fraction, "passes": self.cost.passes, "epoch": self.epoch,
+                    "config_hash": self.config_hash}
+            ckpt.save_snapshot(snapshot_path(directory, fraction), tensors, meta)
+
+    def load_snapshot(self, directory, fraction: float) -> dict:
+        """Set the policy's trained parameters to the snapshot's; returns its metadata."""
+        tensors, meta = ckpt.load_snapshot(snapshot_path(directory, fraction), self.config_hash)
+        params = dict(self.state.policy.named_parameters())
+        with torch.no_grad():
+            for n in self.state.trainable:
+                params[n].copy_(tensors[n])
+        return meta
 
     # checkpoints ----------------------------------------------------------------------
     def save(self, directory) -> int:
@@ -191,11 +276,16 @@ class Trainer:
         torch.set_rng_state(ckpt.rng_from_json(meta["torch_rng"]))
 
 
+def snapshot_path(directory, fraction: float) -> Path:
+    return Path(directory) / f"snapshot-{fraction:g}.safetensors"
+
+
 def train(
-    backbone, rewards, prompts, cfg: TrainConfig, decode=None, checkpoint_dir=None
+    backbone, rewards, prompts, cfg: TrainConfig, decode=None, checkpoint_dir=None,
+    snapshots: Sequence[float] = (1.0,),
 ) -> Trainer:
     """Build a Trainer, resume from `checkpoint_dir` if it holds a checkpoint, train, return it."""
-    trainer = Trainer(backbone, rewards, prompts, cfg, decode)
+    trainer = Trainer(backbone, rewards, prompts, cfg, decode, snapshots)
     if checkpoint_dir is not None and ckpt.has_checkpoint(checkpoint_dir):
         trainer.load(checkpoint_dir)
     trainer.train(checkpoint_dir=checkpoint_dir)

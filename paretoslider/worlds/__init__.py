@@ -84,6 +84,12 @@ class GaussSuiteWorld:
     def reward_names(self) -> list[str]:
         return list(self._rewards)
 
+    def measure(self, w, samples, base_samples) -> dict:
+        """The known answer at w: angle of the mean shift from sum_m w_m a_m / |a_m|."""
+        from paretoslider.worlds.gauss import known_answer
+
+        return {"known_answer": known_answer(self.world, w, samples, base_samples)}
+
     @staticmethod
     def decode(x0):
         return x0

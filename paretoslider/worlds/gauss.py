@@ -71,6 +71,15 @@ def angle_deg(u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     return torch.rad2deg(torch.acos(cos))
 
 
+def known_answer(world: GaussWorld, w, samples: torch.Tensor, base_samples: torch.Tensor) -> dict:
+    """The angle (degrees) between the mean shift of `samples` at w from `base_samples` (the
+    reference's samples from the same noise) and sum_m w_m a_m / |a_m|, with the shift."""
+    shift = (samples.flatten(1).mean(0) - base_samples.flatten(1).mean(0)).double()
+    ideal = world.ideal_direction(torch.as_tensor(w, dtype=torch.float32).view(1, -1))[0]
+    angle = angle_deg(shift.view(1, -1), ideal.double().view(1, -1)).item()
+    return {"angle_deg": round(angle, 4), "shift": [round(v, 6) for v in shift.tolist()]}
+
+
 def pretrain_mlp(
     model: MLPFlow, steps: int = 300, batch: int = 256, lr: float = 2e-3, seed: int = 0
 ) -> list[float]:

@@ -14,7 +14,6 @@ pretraining: `python -m paretoslider.worlds.pretrain` rebuilds it.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -28,6 +27,7 @@ from tqdm import tqdm
 from paretoslider import checkpoint as ckpt
 from paretoslider.backbones.tiny_sd3 import TinySD3
 from paretoslider.checkpoint import atomic_write_json, dict_hash, load_tensors, save_tensors
+from paretoslider.cli import Parser, positive_int
 from paretoslider.worlds import shapes
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -240,11 +240,14 @@ def _save_state(directory: Path, key: str, parts: dict, opt, gen, step, wall, lo
 def base_weights_path(path: Path | str | None = None) -> Path:
     """The base model's weights file (and its .json beside it), checked to exist."""
     path = Path(path or os.environ.get("PARETOSLIDER_BASE_MODEL") or BASE_WEIGHTS)
-    if not path.exists() or not path.with_suffix(".json").exists():
+    if not path.exists():
         raise FileNotFoundError(
             f"base model weights not found at {path}; create them with "
             "`python -m paretoslider.worlds.pretrain`"
         )
+    if not path.with_suffix(".json").exists():  # the architecture is read from the sidecar
+        raise FileNotFoundError(f"{path} has no sidecar {path.with_suffix('.json').name} "
+                                "describing its architecture; pretrain.py writes both")
     return path
 
 
@@ -263,10 +266,10 @@ def load_base_model(path: Path | str | None = None) -> TinySD3:
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description="Pretrain the shapes world's tiny base model.")
+    p = Parser(description="Pretrain the shapes world's tiny base model.")
     p.add_argument("--micro", action="store_true", help="a seconds-long configuration for tests")
-    p.add_argument("--steps", type=int)
-    p.add_argument("--threads", type=int)
+    p.add_argument("--steps", type=positive_int)
+    p.add_argument("--threads", type=positive_int)
     p.add_argument("--out", type=Path, default=BASE_WEIGHTS)
     p.add_argument("--cache", type=Path, default=CACHE)
     args = p.parse_args(argv)

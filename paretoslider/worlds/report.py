@@ -3,21 +3,29 @@
 Scores base-model samples with every registered reward and reports how good the judges are,
 what the base model produces (shape accuracy, dominant-style fractions), how the rewards
 correlate, how far each pair is from being exact complements, and how far style words in the
-prompt steer the style. Human-readable lines first; the last line is the report as JSON.
+prompt steer the style, and whether each suite's objective set is a real trade-off
+(`objective_sets`). Human-readable lines first; the last line is the report as JSON.
 """
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import time
 
 import torch
 
+from paretoslider.cli import Parser, existing_file, non_negative_int, positive_int
 from paretoslider.rewards import build_reward, normalise
 from paretoslider.rewards.judges import JUDGE_SPECS, read_index
 from paretoslider.rewards.measures import MEASURES
 from paretoslider.samplers import sample_ode
+from paretoslider.worlds.objective_sets import (
+    COMPLEMENT_GAP,
+    MIN_SPREAD,
+    analyse_set,
+    format_set,
+    suite_objective_sets,
+)
 from paretoslider.worlds.shapes import SHAPES, STYLES, make_prompt, parse_prompt
 
 
@@ -156,7 +164,22 @@ def world_report(model, n: int = 512, steps: int = 10, seed: int = 0, per_style:
         "complement_gap": complement_gaps(train_scores, train_ranges),
         "complement_gap_relative": complement_gaps(train_scores, train_ranges, relative=True),
         "style_word_steering": steering,
+        "objective_sets": objective_set_checks(scores, {k: r.range for k, r in rewards.items()}),
     }
+
+
+def objective_set_checks(scores: dict, ranges: dict, sets: dict | None = None) -> dict:
+    """Conflict, complementarity and volume of each suite's objective set (training rewards),
+    and each objective's correlation with its held-out twin, on the same samples."""
+    sets = suite_objective_sets() if sets is None else sets
+    norm = {k: normalise(v, ranges[k], clip=False).double().numpy() for k, v in scores.items()}
+    out = {}
+    for suite, (objectives, heldout, ref) in sets.items():
+        rep = analyse_set({k: norm[k] for k in objectives}, ref)
+        rep["twin_corr"] = {a: correlations({a: scores[a], b: scores[b]})[a][b]
+                            for a, b in zip(objectives, heldout) if a != b}
+        out[suite] = rep
+    return out
 
 
 def format_report(rep: dict) -> str:
@@ -188,22 +211,31 @@ def format_report(rep: dict) -> str:
     lines.append("style-word steering ('a <style> of a <shape>' -> dominant style fractions):")
     for word, fr in rep["style_word_steering"].items():
         lines.append(f"  {word:11s}" + "  ".join(f"{k} {v:.2f}" for k, v in fr.items()))
+    lines.append(f"objective sets of the suites (conflict: every pair corr < 0; complementary: "
+                 f"gap < {COMPLEMENT_GAP}; volume: every 5-95% spread >= {MIN_SPREAD}):")
+    for suite, srep in rep.get("objective_sets", {}).items():
+        lines += format_set(suite, srep, srep.get("twin_corr"))
     return "\n".join(lines)
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description="Report on the shapes world's rewards and base model.")
-    p.add_argument("--n", type=int, default=512, help="base-model samples over plain prompts")
-    p.add_argument("--per-style", type=int, default=128, help="samples per style word")
-    p.add_argument("--steps", type=int, default=10, help="Euler sampling steps")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--weights", help="base model weights (default: the committed ones)")
+    p = Parser(description="Report on the shapes world's rewards and base model.")
+    p.add_argument("--n", type=positive_int, default=512,
+                   help="base-model samples over plain prompts")
+    p.add_argument("--per-style", type=positive_int, default=128, help="samples per style word")
+    p.add_argument("--steps", type=positive_int, default=10, help="Euler sampling steps")
+    p.add_argument("--seed", type=non_negative_int, default=0)
+    p.add_argument("--threads", type=positive_int, default=1)
+    p.add_argument("--weights", type=existing_file,
+                   help="base model weights (default: the committed ones)")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     from paretoslider.worlds.pretrain import load_base_model
 
-    model = load_base_model(a.weights) if a.weights else load_base_model()
+    try:
+        model = load_base_model(a.weights) if a.weights else load_base_model()
+    except FileNotFoundError as exc:
+        raise SystemExit(f"error: {exc}") from None
     rep = world_report(model, a.n, a.steps, a.seed, a.per_style)
     print(format_report(rep))
     print(json.dumps(rep))

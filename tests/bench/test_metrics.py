@@ -1,6 +1,5 @@
 """Known answers for the front, utility, controllability and seed statistics."""
 
-import math
 
 import numpy as np
 import pytest
@@ -10,7 +9,13 @@ from hypothesis.extra.numpy import arrays
 
 from bench import controllability as ctl
 from bench import metrics
-from bench.stats import summarise, t_interval
+from bench.stats import (
+    clip_interval,
+    difference_draws,
+    percentile_interval,
+    probability_of_improvement,
+    summarise,
+)
 
 
 def quarter_circle(n: int = 2001) -> np.ndarray:
@@ -106,14 +111,15 @@ def test_spearman_and_monotonicity_on_monotone_sweep():
     rs = np.c_[W**2, 1 - W]
     assert ctl.spearman(WS, rs) == pytest.approx([1.0, 1.0])
     assert ctl.monotonicity(WS, rs) == 1.0
-    assert ctl.largest_jump(WS, rs) == pytest.approx(0.4375)  # r0 from 0.5625 to 1
+    # r0 = w^2 jumps 0.4375 of its range 1 in the last step; r1 moves 0.25 per step.
+    assert ctl.jump_ratio(WS, rs) == pytest.approx(0.4375)
 
 
 def test_spearman_and_monotonicity_on_non_monotone_sweep():
     rs = np.c_[[0, 0.5, 0.2, 0.8, 1.0], 1 - W]
     assert ctl.spearman(WS, rs)[0] == pytest.approx(0.9)  # 1 - 6 * 2 / 120
     assert ctl.monotonicity(WS, rs) == pytest.approx(7 / 8)  # one wrong step of eight checks
-    assert ctl.largest_jump(WS, rs) == pytest.approx(0.6)
+    assert ctl.jump_ratio(WS, rs) == pytest.approx(0.6)  # 0.2 -> 0.8 over a range of 1
 
 
 def test_controllability_is_order_free_and_handles_flat_inputs():
@@ -144,33 +150,117 @@ def test_range_covered():
     assert ctl.range_covered(rs, [[0.5, 0.5], [0.5, 0.5]]) is None
 
 
-def test_blend_score_separates_blends_from_mixtures():
+def test_monotonicity_rewards_no_flat_steps():
+    # A policy that ignores w scores 0, also when its rewards are saturated.
+    assert ctl.monotonicity(WS, np.full((5, 2), 0.4)) == 0.0
+    assert ctl.monotonicity(WS, np.ones((5, 2))) == 0.0
+    # Steps of two flat pairs of four grid steps: r0 rises in 2 of 4, r1 falls in 4 of 4.
+    stairs = np.c_[[0.0, 0.0, 0.5, 0.5, 1.0], 1 - W]
+    assert ctl.monotonicity(WS, stairs) == pytest.approx(6 / 8)
+    # A rise below the evaluation-noise tolerance is a flat step.
+    assert ctl.monotonicity(WS, np.c_[W * 1e-4, 1 - W]) == pytest.approx(4 / 8)
+
+
+def test_jump_ratio_of_a_switch_and_of_a_flat_policy():
+    switch = np.c_[[0, 0, 1, 1, 1], [1, 1, 0, 0, 0]]
+    assert ctl.jump_ratio(WS, switch) == 1.0
+    assert ctl.jump_ratio(WS, np.c_[W, 1 - W]) == pytest.approx(0.25)  # the even ramp
+    assert ctl.jump_ratio(WS, np.full((5, 2), 0.3)) is None  # nothing moves
+
+
+def test_batched_controllability_matches_single_sweeps():
+    rng = np.random.default_rng(1)
+    rs = rng.random((6, 5, 2))
+    batch = ctl.spearman_batch(WS, rs)
+    for b, r in enumerate(rs):
+        assert batch[b] == pytest.approx(np.mean(ctl.spearman(WS, r)))
+        assert ctl.monotonicity_batch(WS, rs)[b] == ctl.monotonicity(WS, r)
+
+
+def test_blend_and_neither_shares_per_cell():
+    ws = np.array([[1.0, 0.0], [0.5, 0.5], [0.2, 0.8]])
+    # Four images per cell; threshold 0.25 on normalised scores.
+    samples = np.array([
+        [[0.9, 0.1], [0.8, 0.0], [0.1, 0.1], [0.3, 0.3]],   # vertex: no share
+        [[0.5, 0.5], [0.3, 0.3], [0.9, 0.0], [0.1, 0.1]],   # 2 blends, 1 neither
+        [[0.0, 0.9], [0.0, 0.8], [0.9, 0.0], [0.24, 0.2]],  # no blend, 1 neither
+    ])
+    blend, neither = ctl.shares(ws, samples)
+    assert np.isnan(blend[0]) and np.isnan(neither[0])
+    assert blend[1:].tolist() == [0.5, 0.0] and neither[1:].tolist() == [0.25, 0.25]
+    # Three objectives: at (0.5, 0.5, 0) only the two asked-for objectives count.
+    b3, n3 = ctl.shares([[0.5, 0.5, 0.0]], np.array([[[0.5, 0.5, 0.0], [0.0, 0.0, 1.0]]]))
+    assert b3.tolist() == [0.5] and n3.tolist() == [0.5]
+
+
+def test_hypervolume_batch_matches_pymoo_and_moocore():
     rng = np.random.default_rng(0)
-    low, high = 0.1 + 0.02 * rng.standard_normal(100), 0.9 + 0.02 * rng.standard_normal(100)
-    assert ctl.blend_score(np.full(50, 0.5), low, high) == 1.0
-    # A mixture of the extremes' own samples: only their outer 10% tails count as blends.
-    assert ctl.blend_score(np.r_[low, high], low, high) == pytest.approx(0.1)
-    assert ctl.blend_score(np.full(5, 0.5), high, low) is None
+    for m in (2, 3):
+        sets = rng.random((20, 6, m))
+        sets[:, 2] = np.nan  # a missing point adds nothing
+        ref = np.full(m, 0.1)
+        expected = [metrics.hypervolume(s[~np.isnan(s).any(axis=1)], ref) for s in sets]
+        assert metrics.hypervolume_batch(sets, ref) == pytest.approx(expected, abs=1e-12)
 
 
-def test_t_interval_known_answer():
-    s = summarise([1.0, 2.0, 3.0, None])
-    half = 4.302652729911275 / math.sqrt(3)  # t_{0.975, 2} * s / sqrt(n), s = 1
-    assert (s.mean, s.n, s.min, s.max) == (2.0, 3, 1.0, 3.0)
-    assert s.ci_low == pytest.approx(2 - half) and s.ci_high == pytest.approx(2 + half)
-    assert t_interval(np.array([4.0, 4.0])) == (4.0, 4.0)
+def test_greedy_subset_on_a_small_set_against_exhaustive_pymoo():
+    pts = np.array([[1.0, 0.0], [0.9, 0.5], [0.6, 0.6], [0.5, 0.9], [0.0, 1.0], [0.3, 0.3]])
+    chosen = metrics.greedy_subset(pts[None], 2, [0.0, 0.0])[0]
+    # First the point of largest HV (0.9 * 0.5 = 0.45 = 0.5 * 0.9: the lower index wins),
+    # then the largest gain: (0.5, 0.9) adds 0.5 * 0.4 = 0.2, the most of any point.
+    assert chosen.tolist() == [1, 3]
+    best_pair = max(metrics.hypervolume(pts[[i, j]], [0, 0]) for i in range(6)
+                    for j in range(i + 1, 6))
+    assert metrics.hypervolume(pts[chosen], [0, 0]) == pytest.approx(best_pair)  # 0.65
+    # Asked for more: (0.6, 0.6) still adds 0.1 * 0.1; the rest add nothing and are left out.
+    more = metrics.greedy_subset(pts[None], 9, [0, 0])[0]
+    assert more.tolist() == [1, 3, 2, -1, -1, -1]
 
 
-def test_summary_single_seed_and_all_missing():
+def test_ideal_box_normalisation():
+    assert metrics.ideal_box_volume([0.2, 0.0], [0.7, 0.5]) == pytest.approx(0.25)
+    assert metrics.normalised_hypervolume([[0.7, 0.5]], [0.2, 0.0], [0.7, 0.5]) == 1.0
+
+
+def test_interval_is_clipped_to_the_metric_range():
+    # Three seeds near the top of [-1, 1]: a t-interval would spill above 1.
+    s = summarise([1.0, 0.6, 1.0], bounds=(-1.0, 1.0))
+    assert -1.0 <= s.ci_low <= s.ci_high <= 1.0
+    # One seed at the top of its range whose samples spread +-0.2: clipped at 1.
+    top = summarise([1.0], bounds=(0.0, 1.0), reps=np.linspace(0.8, 1.2, 1000)[None])
+    assert top.ci_low == pytest.approx(0.81, abs=0.002) and top.ci_high == 1.0
+    assert clip_interval(-0.2, 1.3, (0.0, 1.0)) == (0.0, 1.0)
+    assert percentile_interval(np.array([0.0, 1.0, 2.0]), (0.5, 1.5)) == (0.5, 1.5)
+
+
+def test_summary_single_seed_identical_seeds_and_all_missing():
     s = summarise([0.7])
     assert (s.mean, s.ci_low, s.ci_high, s.min, s.max) == (0.7, None, None, 0.7, 0.7)
+    same = summarise([0.3, 0.3, 0.3])  # identical seeds: a zero-width interval, no spread
+    assert (same.ci_low, same.ci_high) == pytest.approx((0.3, 0.3))
     assert summarise([None, None]) is None
 
 
-def test_bootstrap_for_many_seeds():
-    values = np.arange(20.0)
-    s = summarise(values)
-    # Normal approximation of the mean: 9.5 +- 1.96 * 5.766 / sqrt(20) = [6.97, 12.03].
-    assert s.ci_low == pytest.approx(6.97, abs=0.25) and s.ci_high == pytest.approx(12.03, abs=0.25)
-    assert summarise(values) == s  # seeded: reports are reproducible
-    assert summarise(np.full(12, 0.3)).ci_low == pytest.approx(0.3)
+def test_bootstrap_over_seeds_and_samples():
+    # Two seeds at 0 and 1 with sample noise: the interval covers both sources.
+    reps = np.stack([np.linspace(-0.5, 0.5, 1000), 1 + np.linspace(-0.5, 0.5, 1000)])
+    s = summarise([0.0, 1.0], reps=reps)
+    assert s.mean == 0.5 and s.ci_low < 0.0 and s.ci_high > 1.0
+    assert summarise([0.0, 1.0], reps=reps) == s  # seeded: reports are reproducible
+    seeds_only = summarise([0.0, 1.0])  # without the samples' noise: narrower
+    assert s.ci_low < seeds_only.ci_low < seeds_only.ci_high < s.ci_high
+
+
+def test_paired_difference_cancels_shared_seed_effects():
+    x = np.array([[1.0], [2.0], [3.0]])
+    paired = difference_draws(x + 0.1, [0, 1, 2], x, [0, 1, 2])
+    assert np.allclose(paired, 0.1)  # the seed effect cancels exactly
+    unpaired = difference_draws(x + 0.1, [0, 1, 2], x, [3, 4, 5])
+    assert np.ptp(unpaired) > 1.0
+
+
+def test_probability_of_improvement_known_pairs():
+    assert probability_of_improvement([1, 2, 3], [2, 2, 2]) == pytest.approx(0.5)
+    assert probability_of_improvement([3, 4], [1, 2]) == 1.0
+    assert probability_of_improvement([1, 2], [1, 2]) == pytest.approx(0.5)  # 2 wins, 2 ties
+    assert probability_of_improvement([], [1.0]) is None

@@ -18,6 +18,7 @@ from bench.records import (
     git_commit,
     read_records,
     record_key,
+    repair_records,
 )
 
 
@@ -151,3 +152,25 @@ def test_git_commit_from_git_files(tmp_path):
     worktree.mkdir()
     (worktree / ".git").write_text(f"gitdir: {repo / '.git'}\n")
     assert git_commit(worktree) == "c" * 40
+
+
+def test_repair_drops_fragments_and_keeps_every_complete_record(tmp_path):
+    path = tmp_path / "r.jsonl"
+    append_record(path, cell())
+    with open(path, "a") as f:
+        f.write('{"method": "paretoslider", "seed": 1, "w": [0.')  # interrupted write
+    append_record(path, cell(seed=2))
+    with open(path, "a") as f:
+        f.write('{"method": "paretoslider", "seed": 3')  # and another, at the end
+    assert repair_records(path) == 2
+    assert [r["seed"] for r in read_records(path, strict=True)] == [0, 2]
+    assert path.read_text().endswith("\n")
+    assert repair_records(path) == 0 and repair_records(tmp_path / "missing.jsonl") == 0
+
+
+def test_random_bytes_read_as_broken_lines_not_an_error(tmp_path):
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(bytes(range(256)) * 4)
+    with pytest.warns(UserWarning, match="skipping"):
+        assert read_records(path) == []
+    assert repair_records(path) > 0 and path.read_text() == ""

@@ -35,8 +35,19 @@ def test_smoke_writes_records_tables_and_figures(smoke):
     for name in ("leaderboard.md", "leaderboard.csv", "leaderboard.tex", "run.json"):
         assert (suite / name).stat().st_size > 0
     assert (suite / "figures" / "pareto.png").exists()
+    assert sorted(p.name for p in root.iterdir()) == ["cache", "results"]  # no Hydra folders
     assert json.loads((suite / "run.json").read_text())["command"].endswith(
         f"cache_dir={root / 'cache'}")
+
+
+def test_results_go_to_the_git_ignored_runs_folder_by_default():
+    from bench.settings import compose
+
+    cfg = compose(["suite=smoke"])
+    assert cfg["results_dir"] == "runs" and cfg["cache_dir"] == ".cache/runs"
+    ignored = subprocess.run(["git", "check-ignore", "runs/smoke/records.jsonl"],
+                             capture_output=True, text=True, check=False)
+    assert ignored.returncode == 0 or "not a git repository" in ignored.stderr
 
 
 def test_rerun_skips_finished_work_and_adds_nothing(smoke):
@@ -46,7 +57,9 @@ def test_rerun_skips_finished_work_and_adds_nothing(smoke):
     provenance = (suite / "run.json").read_text()
     again = run(*args, cwd=root)
     assert again.returncode == 0, again.stderr[-2000:]
-    assert "training: 0 distinct runs" in again.stdout and "0 new cells" in again.stdout
+    lines = [ln for ln in again.stdout.splitlines() if "already recorded" in ln]
+    start_over = f"rm -r {suite} {root / 'cache' / 'results' / 'smoke'}"
+    assert lines == [f"all cells are already recorded in {suite}; to start over: {start_over}"]
     assert (suite / "records.jsonl").read_text() == before
     assert (suite / "run.json").read_text() == provenance  # names the run that made them
 

@@ -50,6 +50,17 @@ def _bad(**change) -> dict:
         ({"objectives": ["photo"], "heldout": ["photo_heldout"], "ref_point": [0]},
          "at least 2 objectives"),
         ({"colour": "red"}, "unknown suite keys"),
+        ({"budget": {"passes": "lots"}}, "budget.passes must be > 0 .an integer., got 'lots'"),
+        ({"seeds": [0, 0]}, r"seeds must be distinct integers >= 0, got \[0, 0\]"),
+        ({"seeds": [-1]}, "seeds must be distinct integers >= 0"),
+        ({"seeds": ["abc"]}, "seeds must be distinct integers >= 0"),
+        ({"grid": {"n": 0}}, "grid.n must be an integer >= 2, got 0"),
+        ({"eval": {"samples_per_prompt": 0, "steps": 4, "noise_seed": 7}},
+         "eval.samples_per_prompt and eval.steps must be integers >= 1, got 0 and 4"),
+        ({"eval": {"samples": 2}}, "eval: .*unexpected keyword argument 'samples'"),
+        ({"trainer": {"lr": -1.0}}, "trainer: lr must be > 0, got -1.0"),
+        ({"trainer": {"lr": "abc"}}, "trainer: lr must be a number, got 'abc'"),
+        ({"trainer": {"K": 2.5}}, "trainer: K must be an integer, got 2.5"),
     ],
 )
 def test_bad_suites_are_refused_with_one_line(change, message):

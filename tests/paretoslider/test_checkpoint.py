@@ -5,6 +5,7 @@ import torch
 
 from paretoslider.checkpoint import (
     CheckpointMismatchError,
+    CorruptCheckpointError,
     atomic_write,
     has_checkpoint,
     load_checkpoint,
@@ -26,14 +27,32 @@ def test_save_load_round_trip_and_cleanup(tmp_path):
     n1 = save_checkpoint(tmp_path, t, {"config_hash": "h1", "epoch": 1}, tag="e1")
     assert n1 == (tmp_path / "tensors-e1.safetensors").stat().st_size
     save_checkpoint(tmp_path, {"a": torch.zeros(1)}, {"config_hash": "h1", "epoch": 2}, tag="e2")
-    names = sorted(f.name for f in tmp_path.iterdir())
-    assert names == ["checkpoint.json", "tensors-e2.safetensors"]
     tensors, meta = load_checkpoint(tmp_path, "h1")
     assert meta["epoch"] == 2 and tensors["a"].tolist() == [0.0]
     save_checkpoint(tmp_path, t, {"config_hash": "h1"}, tag="e3")
+    names = sorted(f.name for f in tmp_path.iterdir())  # the latest two are kept
+    assert names == ["checkpoint.json", "checkpoint.prev.json", "tensors-e2.safetensors",
+                     "tensors-e3.safetensors"]
     tensors, _ = load_checkpoint(tmp_path)
     assert torch.equal(tensors["a"], t["a"]) and torch.equal(tensors["b/c"], t["b/c"])
     assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*"))
+
+
+@pytest.mark.parametrize("damaged", ["tensors-e2.safetensors", "checkpoint.json"])
+def test_a_damaged_latest_checkpoint_falls_back_to_the_previous_one(tmp_path, damaged):
+    save_checkpoint(tmp_path, {"a": torch.ones(1)}, {"config_hash": "h", "epoch": 1}, tag="e1")
+    save_checkpoint(tmp_path, {"a": torch.zeros(1)}, {"config_hash": "h", "epoch": 2}, tag="e2")
+    (tmp_path / damaged).write_bytes((tmp_path / damaged).read_bytes()[:20])  # cut short
+    with pytest.warns(UserWarning, match="resuming from the previous checkpoint .epoch/step 1"):
+        tensors, meta = load_checkpoint(tmp_path, "h")
+    assert meta["epoch"] == 1 and tensors["a"].tolist() == [1.0]
+
+
+def test_no_readable_checkpoint_left_raises_naming_the_file(tmp_path):
+    save_checkpoint(tmp_path, {"a": torch.ones(1)}, {"config_hash": "h"}, tag="e1")
+    (tmp_path / "tensors-e1.safetensors").write_bytes(b"garbage")
+    with pytest.raises(CorruptCheckpointError, match="tensors-e1.safetensors"):
+        load_checkpoint(tmp_path, "h")
 
 
 def test_load_refuses_other_config_and_missing(tmp_path):

@@ -1,0 +1,33 @@
+"""Oracle: a dedicated fixed-weight run at every evaluation preference, each with the full
+per-model budget. It answers at w with the run trained at w, so its front is what one model
+per weighting reaches; other methods' regret is measured against it.
+
+Runs are fixed-weight runs (settings from ctx.options["fixed_weight"], then
+ctx.options["oracle"]); each gets the suite's budget whatever the regime, so the set costs
+(number of evaluation points) x budget passes per seed.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from baselines.common import check_budget, nearest, w_label
+from paretoslider.methods import METHODS, Method, Policy, SuiteContext, Unit
+
+
+@METHODS.register("oracle")
+class Oracle(Method):
+    name = "oracle"
+
+    def units(self, ctx: SuiteContext) -> list[Unit]:
+        if not ctx.eval_grid:
+            raise ValueError("oracle needs the evaluation grid (ctx.eval_grid)")
+        opts = {**ctx.options.get("fixed_weight", {}), **ctx.options.get("oracle", {})}
+        units = []
+        for w in ctx.eval_grid:
+            cfg = replace(ctx.base_cfg, w_conditioned=False, w_sampler="fixed", w_fixed=tuple(w),
+                          scalarisation="late", budget_passes=ctx.budget_passes, **opts)
+            units.append(Unit(f"oracle_w{w_label(w)}", cfg, ctx.objectives))
+        return check_budget(self.name, ctx, units)
+
+    def policy(self, ctx, trained, base, w) -> Policy:
+        return Policy(trained[f"oracle_w{w_label(ctx.eval_grid[nearest(ctx.eval_grid, w)])}"])

@@ -1,0 +1,106 @@
+"""A run's numbers beside a reference run's, per method, and whether each mean lies inside
+the reference's 95% interval over seeds (its min-max range where the seeds agree exactly,
+which leaves no interval).
+
+    python -m bench.compare runs/two_obj results/two_obj
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from bench.aggregate import leaderboard, per_run_table
+from bench.records import read_records
+
+METRICS = {"heldout_hv": "held-out HV", "heldout_spearman": "held-out Spearman"}
+
+
+def _board(suite_dir: Path) -> pd.DataFrame:
+    records = read_records(suite_dir / "records.jsonl")
+    if not records:
+        raise FileNotFoundError(f"no records in {suite_dir / 'records.jsonl'}")
+    return leaderboard(per_run_table(records, suite_dir)).set_index("method")
+
+
+def compare(run_dir: str | Path, reference_dir: str | Path) -> pd.DataFrame:
+    """One row per method of the run: for each metric the run's mean and interval, the
+    reference's, and `<metric>_inside` (True / False; None where either is missing)."""
+    mine, ref = _board(Path(run_dir)), _board(Path(reference_dir))
+    rows = []
+    for method in mine.index:
+        row = {"method": method, "n_seeds": int(mine.at[method, "n_seeds"]),
+               "ref_n_seeds": int(ref.at[method, "n_seeds"]) if method in ref.index else 0}
+        for col in METRICS:
+            for who, board in (("", mine), ("ref_", ref)):
+                for part in ("", "_ci_low", "_ci_high"):
+                    value = board.at[method, col + part] if method in board.index else None
+                    row[f"{who}{col}{part}"] = None if value is None or pd.isna(value) else value
+            mean, low, high = (row[col], row[f"ref_{col}_ci_low"], row[f"ref_{col}_ci_high"])
+            if method in ref.index and (low is None or high is None):
+                # no interval where the seeds agree exactly (or one seed): their range
+                low, high = (ref.at[method, f"{col}_{k}"] for k in ("min", "max"))
+                low, high = (None if pd.isna(v) else v for v in (low, high))
+            row[f"{col}_inside"] = (None if None in (mean, low, high)
+                                    else bool(low - 1e-9 <= mean <= high + 1e-9))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _cell(row: pd.Series, prefix: str) -> str:
+    mean, low, high = row[prefix], row[f"{prefix}_ci_low"], row[f"{prefix}_ci_high"]
+    if mean is None or pd.isna(mean):
+        return "n/a"
+    if low is None or pd.isna(low):
+        return f"{mean:.3f}"
+    return f"{mean:.3f} [{low:.3f}, {high:.3f}]"
+
+
+def format_comparison(table: pd.DataFrame) -> str:
+    head = ["method"]
+    for label in METRICS.values():
+        head += [f"{label}: this run", "reference", "inside"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for _, row in table.iterrows():
+        cells = [row["method"]]
+        for col in METRICS:
+            inside = row[f"{col}_inside"]
+            cells += [_cell(row, col), _cell(row, f"ref_{col}"),
+                      "n/a" if inside is None or pd.isna(inside) else ("yes" if inside else "NO")]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def print_comparison(run_dir: Path, reference_dir: Path) -> None:
+    """Print the comparison, or one line saying why there is none."""
+    if Path(run_dir).resolve() == Path(reference_dir).resolve():
+        return
+    if not read_records(Path(reference_dir) / "records.jsonl"):
+        print(f"no reference results in {reference_dir}: nothing to compare with")
+        return
+    table = compare(run_dir, reference_dir)
+    inside = [v for col in METRICS for v in table[f"{col}_inside"] if v is not None]
+    print(f"\nthis run ({run_dir}) against the reference ({reference_dir}); intervals are 95% "
+          "over seeds; 'inside': this run's mean lies within the reference interval")
+    print(format_comparison(table))
+    print(f"{sum(inside)} of {len(inside)} means lie inside the reference interval")
+
+
+def main(argv: list[str] | None = None) -> int:
+    from paretoslider.cli import Parser
+
+    p = Parser(description=__doc__.splitlines()[0])
+    p.add_argument("run_dir", type=Path, help="a suite's results, e.g. runs/two_obj")
+    p.add_argument("reference_dir", type=Path, help="the reference, e.g. results/two_obj")
+    a = p.parse_args(argv)
+    try:
+        print(format_comparison(compare(a.run_dir, a.reference_dir)))
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

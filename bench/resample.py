@@ -1,0 +1,136 @@
+"""Headline metrics of a run, on its observed numbers and on bootstrap replicates of its
+images, with one vectorised code path for both.
+
+A replicate redraws, independently in each distinct point (class of cells with the same
+images), N of the run's N images with replacement; every scorer of a drawn image moves with
+it. The metrics below are then recomputed from the replicate's per-w means and per-image
+scores. Without a per-sample side file a run has only its observed numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bench import controllability as ctl
+from bench import metrics
+from bench.runs import SPACES, Run, to_unit, w_key
+
+SWEEP_METRICS = ("hv", "hv_norm", "hv_matched", "cu", "spearman", "monotonicity", "blend",
+                 "neither", "one_style", "regret_mean", "regret_worst")
+UTILITY = Mapping[tuple[float, ...], np.ndarray]
+
+
+@dataclass
+class Context:
+    """What a run's metrics depend on beyond the run: reference point, matched cardinality,
+    ideal-box upper corners and the oracle's per-w utility (observed and replicates)."""
+
+    ref: np.ndarray
+    k: int | None = None
+    high: dict[str, np.ndarray | None] = field(default_factory=dict)
+    oracle: dict[str, tuple[UTILITY, UTILITY]] | None = None  # space -> (observed, reps)
+
+
+def replicate(run: Run, b: int, rng: np.random.Generator
+              ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray] | None]:
+    """B replicates of a run: per space (B, C, M) normalised means and (B, C, N, M) raw
+    per-image scores. b = 0 gives the observed run as one replicate (the record means).
+    Without side files the observed numbers stand for every replicate (B = 1)."""
+    if b == 0 or run.samples is None:
+        raw = run.samples
+        return ({s: run.means[s][None] for s in SPACES},
+                None if raw is None else {s: raw[s][None] for s in SPACES})
+    c, n = run.samples["train"].shape[:2]
+    drawn = rng.integers(0, n, size=(b, int(run.classes.max()) + 1, n))[:, run.classes]
+    cells = np.arange(c)[None, :, None]
+    samples = {s: run.samples[s][cells, drawn] for s in SPACES}  # (B, C, N, M)
+    means = {s: to_unit(samples[s].mean(axis=2), run.ranges[s]) for s in SPACES}
+    return means, samples
+
+
+def _matched(run: Run, means: dict[str, np.ndarray], ctx: Context) -> dict[str, np.ndarray]:
+    """HV on k distinct points chosen by greedy HV gain on TRAINING rewards; the chosen
+    cells are then scored in each space. M > 2: chosen once on the observed means (the
+    greedy search per replicate would cost too much there)."""
+    if ctx.k is None:
+        nan = np.full(len(means["train"]), np.nan)
+        return {s: nan for s in SPACES}
+    reps = run.representatives()
+    pool = means["train"][:, reps] if run.ws.shape[1] == 2 else run.means["train"][None, reps]
+    picked = metrics.greedy_subset(pool, ctx.k, ctx.ref)  # (B or 1, k), -1: none
+    chosen = np.where(picked >= 0, reps[np.clip(picked, 0, None)], -1)
+    chosen = np.broadcast_to(chosen, (len(means["train"]), chosen.shape[1]))
+    return {s: metrics.hypervolume_batch(metrics.gather(means[s], chosen), ctx.ref)
+            for s in SPACES}
+
+
+def _regret(run: Run, utility: np.ndarray, ctx: Context, space: str, observed: bool
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and worst over w of oracle utility minus the run's, w.r on the same w."""
+    b = len(utility)
+    if ctx.oracle is None or space not in ctx.oracle:
+        return np.full(b, np.nan), np.full(b, np.nan)
+    table = ctx.oracle[space][0 if observed else 1]
+    cols = [np.atleast_1d(np.asarray(table.get(w_key(w), np.nan), dtype=float)) for w in run.ws]
+    b = max(b, *(len(c) for c in cols))
+    regret = np.stack([np.broadcast_to(c, (b,)) for c in cols], axis=1) - utility
+    if np.all(np.isnan(regret)):
+        return np.full(b, np.nan), np.full(b, np.nan)
+    return np.nanmean(regret, axis=1), np.nanmax(regret, axis=1)
+
+
+def sweep_metrics(run: Run, means: dict[str, np.ndarray], samples: dict[str, np.ndarray] | None,
+                  ctx: Context, observed: bool) -> dict[str, np.ndarray]:
+    """Every SWEEP_METRICS value per space (key prefix "heldout_" for the judges) for each
+    replicate: name -> (B,) array, NaN where the metric is undefined for the run."""
+    out: dict[str, np.ndarray] = {}
+    matched = _matched(run, means, ctx)
+    for space, prefix in (("train", ""), ("heldout", "heldout_")):
+        r = means[space]
+        b = len(r)
+        nan = np.full(b, np.nan)
+        hv = metrics.hypervolume_batch(r, ctx.ref)
+        box = metrics.ideal_box_volume(ctx.ref, ctx.high.get(space))
+        utility = np.sum(run.ws[None] * r, axis=2)
+        found = {"hv": hv, "hv_norm": hv / box if box > 0 else nan, "hv_matched": matched[space],
+                 "cu": utility.mean(axis=1), "spearman": nan, "monotonicity": nan,
+                 "blend": nan, "neither": nan, "one_style": nan}
+        if run.w_dependent:
+            for name, fn in (("spearman", ctl.spearman_batch),
+                             ("monotonicity", ctl.monotonicity_batch)):
+                value = fn(run.ws, r)
+                found[name] = nan if value is None else value
+        if samples is not None and np.any(ctl.interior(run.ws)):
+            blend, neither = ctl.shares(run.ws, to_unit(samples[space], run.ranges[space]))
+            inner = ctl.interior(run.ws)
+            found["blend"], found["neither"] = (blend[:, inner].mean(axis=1),
+                                                neither[:, inner].mean(axis=1))
+            found["one_style"] = 1.0 - found["blend"] - found["neither"]
+        found["regret_mean"], found["regret_worst"] = _regret(run, utility, ctx, space,
+                                                              observed)
+        out.update({prefix + k: np.asarray(v, dtype=float) for k, v in found.items()})
+    return out
+
+
+def oracle_utility(runs: list[Run], b: int, rng: np.random.Generator
+                   ) -> dict[str, tuple[UTILITY, UTILITY]]:
+    """Per space and w: the oracle's w.r, mean over its seeds, observed and as B replicates
+    of the bootstrap over its seeds and images."""
+    out = {}
+    keys = sorted({w_key(w) for run in runs for w in run.ws})
+    reps = [replicate(run, b, rng) for run in runs]
+    for space in SPACES:
+        point = np.full((len(runs), len(keys)), np.nan)
+        draws = np.full((len(runs), b, len(keys)), np.nan)
+        for i, (run, (means, _)) in enumerate(zip(runs, reps, strict=True)):
+            cols = [keys.index(w_key(w)) for w in run.ws]
+            point[i, cols] = np.sum(run.ws * run.means[space], axis=1)
+            draws[i][:, cols] = np.sum(run.ws[None] * means[space], axis=2)
+        pick = rng.integers(0, len(runs), size=(b, len(runs)))
+        boot = np.nanmean(draws[pick, np.arange(b)[:, None]], axis=1)  # (B, keys)
+        observed = dict(zip(keys, np.nanmean(point, axis=0), strict=True))
+        out[space] = (observed, {k: boot[:, j] for j, k in enumerate(keys)})
+    return out

@@ -1,0 +1,79 @@
+"""The pool of worker processes, stopped with the main process however it ends.
+
+Workers start with SIGINT blocked, so Ctrl-C reaches only the main process, which then
+terminates them. A worker also dies with its parent: on Linux through the kernel's
+parent-death signal, elsewhere through a thread that watches the parent's pid.
+"""
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import multiprocessing as mp
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with(parent: int) -> None:
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    else:
+        def watch() -> None:
+            while os.getppid() == parent:
+                time.sleep(1.0)
+            os._exit(1)
+
+        threading.Thread(target=watch, daemon=True).start()
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+
+
+def _init_worker(threads: int, parent: int) -> None:
+    import torch
+
+    from paretoslider.cli import one_line_warnings
+
+    _die_with(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    one_line_warnings()
+    torch.set_num_threads(threads)
+
+
+class _Executor(ProcessPoolExecutor):
+    def submit(self, fn, /, *args, **kwargs):
+        # processes are spawned here, on demand; a blocked mask is inherited through exec
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            return super().submit(fn, *args, **kwargs)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def stop(ex: ProcessPoolExecutor) -> None:
+    """Cancel what is queued and terminate the workers now, without waiting for their tasks."""
+    processes = list((ex._processes or {}).values())  # no public handle on running tasks
+    ex.shutdown(wait=False, cancel_futures=True)
+    for proc in processes:
+        proc.terminate()
+    for proc in processes:
+        proc.join(10)
+
+
+@contextlib.contextmanager
+def pool(workers: int, threads: int) -> Iterator[ProcessPoolExecutor]:
+    """A process pool (spawn: a fresh interpreter each, no inherited torch thread state);
+    on any exception or interruption in the main process its workers are terminated."""
+    ex = _Executor(workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
+                   initargs=(threads, os.getpid()))
+    try:
+        yield ex
+    except BaseException:
+        stop(ex)
+        raise
+    ex.shutdown(wait=True)
