@@ -22,7 +22,7 @@ from bench.evaluate import EvalSpec, generate, score_images
 from bench.run import CONF, known_suites
 from bench.suite import SuiteError, load_suite
 from paretoslider.cli import Parser, non_negative_int, positive_int
-from paretoslider.methods import Policy
+from paretoslider.methods import METHODS, Policy
 from paretoslider.rewards import build_reward
 from paretoslider.trainer import TrainConfig, Trainer
 from paretoslider.worlds.pretrain import load_base_model
@@ -48,6 +48,11 @@ def _value(text: str):
     return yaml.safe_load(text)
 
 
+def slider_config(suite, seed: int) -> TrainConfig:
+    """The slider's trainer config in the suite (its method_options included), budget aside."""
+    return METHODS.get("paretoslider")().units(suite.context(seed))[0].cfg
+
+
 def _settings(overrides: list[str], suite, args):
     """The trainer's config with the command line's key=value settings; raises ValueError."""
     pairs = [o.partition("=") for o in overrides]
@@ -62,7 +67,7 @@ def _settings(overrides: list[str], suite, args):
                          f"known: {', '.join(sorted(known))}")
     passes = args.passes or (None if args.epochs else suite.budget.get("passes"))
     try:
-        return replace(suite.train_config(), seed=args.seed, threads=args.threads,
+        return replace(slider_config(suite, args.seed), threads=args.threads,
                        objectives=tuple(suite.objectives), budget_passes=passes,
                        progress=False, **({"epochs": args.epochs} if args.epochs else {}),
                        **settings)
@@ -89,7 +94,7 @@ def main(argv=None) -> dict:
         cfg = _settings(args.overrides, suite, args)
     except (SuiteError, ValueError) as exc:
         sys.exit(f"error: {exc}")
-    spec = EvalSpec(suite.prompts, **suite.eval)
+    spec = suite.eval_spec(args.seed)
     scorers = {n: build_reward(n) for n in suite.scorers()}
     adherence = suite.adherence or suite.objectives[0]
     before = sweep(load_base_model(), spec, [None], scorers)[0][adherence]
