@@ -233,7 +233,9 @@ def analyse(records: Sequence[Record], suite_dir: str | Path | None = None,
     oracle, oracle_info = (_oracle_context(oracle_src, oracle_dir if oracle_records else
                                            suite_dir, resamples, rng)
                            if oracle_src else (None, None))
-    all_runs, nan_cells = build_runs([r for r in records if r["method"] != ORACLE], suite_dir)
+    # the oracle is the yardstick, not a row; a suite of the oracle alone reports it as a row
+    others = [r for r in records if r["method"] != ORACLE]
+    all_runs, nan_cells = build_runs(others or list(records), suite_dir)
     m = len(records[0]["objectives"])
     ctx = Context(ref, matched_k(all_runs, m), ideal_high(records), oracle)
     grid = np.unique(np.concatenate([r.ws for r in all_runs]), axis=0)

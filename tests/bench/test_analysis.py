@@ -42,6 +42,13 @@ def test_regret_against_oracle_mean_and_worst():
     assert analyse(mine, resamples=10).per_run["regret_mean"].isna().all()  # no oracle: n/a
 
 
+def test_a_suite_of_the_oracle_alone_reports_it_as_a_row():
+    oracle = [rec("oracle", 0, w, [0.8 * w[0], 0.8 * w[1]]) for w in WS]
+    found = analyse(oracle, resamples=10).per_run
+    assert list(found["method"]) == ["oracle"]
+    assert found["regret_mean"].iloc[0] == pytest.approx(0.0, abs=1e-12)
+
+
 def test_matched_hv_chooses_on_training_and_scores_held_out():
     fixed = [rec("fixed_weight", 0, w, [0.5, 0.5]) if 0 < w[0] < 1 else
              rec("fixed_weight", 0, w, [w[0], w[1]]) for w in WS]  # 3 distinct points
