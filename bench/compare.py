@@ -17,17 +17,31 @@ from bench.records import read_records
 METRICS = {"heldout_hv": "held-out HV", "heldout_spearman": "held-out Spearman"}
 
 
-def _board(suite_dir: Path) -> pd.DataFrame:
+def _records(suite_dir: Path) -> list[dict]:
     records = read_records(suite_dir / "records.jsonl")
     if not records:
         raise FileNotFoundError(f"no records in {suite_dir / 'records.jsonl'}")
+    return records
+
+
+def _board(records: list[dict], suite_dir: Path) -> pd.DataFrame:
     return leaderboard(per_run_table(records, suite_dir)).set_index("method")
+
+
+def shared_seeds(mine: list[dict], ref: list[dict]) -> list[dict]:
+    """The reference restricted to this run's seeds when it holds all of them: a run of a
+    few seeds is then compared with the same seeds, not with the mean over more."""
+    seeds = {r["seed"] for r in mine}
+    kept = [r for r in ref if r["seed"] in seeds]
+    return kept if seeds <= {r["seed"] for r in kept} else ref
 
 
 def compare(run_dir: str | Path, reference_dir: str | Path) -> pd.DataFrame:
     """One row per method of the run: for each metric the run's mean and interval, the
     reference's, and `<metric>_inside` (True / False; None where either is missing)."""
-    mine, ref = _board(Path(run_dir)), _board(Path(reference_dir))
+    mine_records = _records(Path(run_dir))
+    ref_records = shared_seeds(mine_records, _records(Path(reference_dir)))
+    mine, ref = _board(mine_records, Path(run_dir)), _board(ref_records, Path(reference_dir))
     rows = []
     for method in mine.index:
         row = {"method": method, "n_seeds": int(mine.at[method, "n_seeds"]),
@@ -81,8 +95,9 @@ def print_comparison(run_dir: Path, reference_dir: Path) -> None:
         return
     table = compare(run_dir, reference_dir)
     inside = [v for col in METRICS for v in table[f"{col}_inside"] if v is not None]
-    print(f"\nthis run ({run_dir}) against the reference ({reference_dir}); intervals are 95% "
-          "over seeds; 'inside': this run's mean lies within the reference interval")
+    print(f"\nthis run ({run_dir}) against the reference ({reference_dir}) on the seeds of "
+          "this run; intervals are 95% over seeds (a single seed: its value); 'inside': this "
+          "run's mean lies within the reference interval")
     print(format_comparison(table))
     print(f"{sum(inside)} of {len(inside)} means lie inside the reference interval")
 

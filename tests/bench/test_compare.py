@@ -2,7 +2,7 @@
 run's mean lies inside the reference interval."""
 import copy
 
-from bench.compare import compare, format_comparison
+from bench.compare import compare, format_comparison, shared_seeds
 from bench.records import append_record, read_records
 
 
@@ -33,3 +33,10 @@ def test_the_same_records_lie_inside_and_a_worse_slider_does_not(tmp_path, two_o
     assert table.loc["flow_multi", "heldout_spearman_inside"] is None  # static: no Spearman
     text = format_comparison(table.reset_index())
     assert "| paretoslider |" in text and "| NO |" in text
+
+
+def test_a_run_of_fewer_seeds_is_compared_on_its_own_seeds():
+    ref = [{"seed": s, "x": s} for s in (0, 1, 2)]
+    assert [r["seed"] for r in shared_seeds([{"seed": 1}], ref)] == [1]
+    # seeds the reference lacks: the whole reference stays
+    assert shared_seeds([{"seed": 1}, {"seed": 7}], ref) == ref
