@@ -44,6 +44,15 @@ def nearest(points: list[tuple[float, ...]], w) -> int:
     return int(torch.nonzero(d <= d.min() + 1e-12)[0])
 
 
+def fixed_w_unit(ctx: SuiteContext, label: str, w, budget: int | None, options: dict) -> Unit:
+    """One run that trains the model without a w input at the fixed preference w (per-objective
+    NFT, late scalarisation): the unit of fixed weights, the soups' runs and the oracle."""
+    cfg = replace(ctx.base_cfg, w_conditioned=False, w_sampler="fixed",
+                  w_fixed=tuple(float(x) for x in w), scalarisation="late",
+                  budget_passes=budget, **options)
+    return Unit(label, cfg, ctx.objectives)
+
+
 def single_reward_units(ctx: SuiteContext, method: str) -> list[Unit]:
     """One fixed-weight run per reward (one-hot w), shared by the soups and every merge.
 
@@ -51,11 +60,9 @@ def single_reward_units(ctx: SuiteContext, method: str) -> list[Unit]:
     and therefore the unit keys, are identical and the runs are trained once.
     """
     m = len(ctx.objectives)
-    units = []
-    for i, name in enumerate(ctx.objectives):
-        w = tuple(1.0 if j == i else 0.0 for j in range(m))
-        cfg = replace(ctx.base_cfg, w_conditioned=False, w_sampler="fixed", w_fixed=w,
-                      scalarisation="late", budget_passes=Method.split_budget(ctx, m),
-                      **ctx.options.get("rewarded_soups", {}))
-        units.append(Unit(f"single_{name}", cfg, ctx.objectives))
+    budget = Method.split_budget(ctx, m)
+    options = ctx.options.get("rewarded_soups", {})
+    units = [fixed_w_unit(ctx, f"single_{name}", [1.0 if j == i else 0.0 for j in range(m)],
+                          budget, options)
+             for i, name in enumerate(ctx.objectives)]
     return check_budget(method, ctx, units)

@@ -7,9 +7,7 @@ that the model never sees w. At an evaluation w the run whose training w is near
 """
 from __future__ import annotations
 
-from dataclasses import replace
-
-from baselines.common import check_budget, nearest, w_label
+from baselines.common import check_budget, fixed_w_unit, nearest, w_label
 from paretoslider.methods import METHODS, Method, Policy, SuiteContext, Unit
 
 
@@ -21,12 +19,9 @@ class FixedWeight(Method):
         if not ctx.fixed_grid:
             raise ValueError("fixed_weight needs a non-empty fixed_grid")
         budget = self.split_budget(ctx, len(ctx.fixed_grid))
-        units = []
-        for w in ctx.fixed_grid:
-            cfg = replace(ctx.base_cfg, w_conditioned=False, w_sampler="fixed", w_fixed=tuple(w),
-                          scalarisation="late", budget_passes=budget,
-                          **ctx.options.get("fixed_weight", {}))
-            units.append(Unit(f"fixed_w{w_label(w)}", cfg, ctx.objectives))
+        options = ctx.options.get("fixed_weight", {})
+        units = [fixed_w_unit(ctx, f"fixed_w{w_label(w)}", w, budget, options)
+                 for w in ctx.fixed_grid]
         return check_budget(self.name, ctx, units)
 
     def policy(self, ctx, trained, base, w) -> Policy:

@@ -8,9 +8,7 @@ ctx.options["oracle"]); each gets the suite's budget whatever the regime, so the
 """
 from __future__ import annotations
 
-from dataclasses import replace
-
-from baselines.common import check_budget, nearest, w_label
+from baselines.common import check_budget, fixed_w_unit, nearest, w_label
 from paretoslider.methods import METHODS, Method, Policy, SuiteContext, Unit
 
 
@@ -22,11 +20,8 @@ class Oracle(Method):
         if not ctx.eval_grid:
             raise ValueError("oracle needs the evaluation grid (ctx.eval_grid)")
         opts = {**ctx.options.get("fixed_weight", {}), **ctx.options.get("oracle", {})}
-        units = []
-        for w in ctx.eval_grid:
-            cfg = replace(ctx.base_cfg, w_conditioned=False, w_sampler="fixed", w_fixed=tuple(w),
-                          scalarisation="late", budget_passes=ctx.budget_passes, **opts)
-            units.append(Unit(f"oracle_w{w_label(w)}", cfg, ctx.objectives))
+        units = [fixed_w_unit(ctx, f"oracle_w{w_label(w)}", w, ctx.budget_passes, opts)
+                 for w in ctx.eval_grid]
         return check_budget(self.name, ctx, units)
 
     def policy(self, ctx, trained, base, w) -> Policy:
