@@ -88,9 +88,11 @@ def ideal_box_volume(ref: Sequence[float], high: Sequence[float] | None = None) 
 
 def normalised_hypervolume(points: ArrayLike, ref: Sequence[float],
                            high: Sequence[float] | None = None) -> float | None:
-    """Hypervolume divided by the volume of the ideal box [ref, high]^M (1.0 = the ideal
-    point); `high` defaults to all ones, the top of the normalised range."""
-    hv = hypervolume(points, ref)
+    """Hypervolume of the points clipped to the ideal box [ref, high]^M, divided by the box's
+    volume: in [0, 1], 1.0 = the box's top corner reached. `high` defaults to all ones, the
+    top of the normalised range; a point beyond the box earns no more than its corner."""
+    pts = np.asarray(points, dtype=float)
+    hv = hypervolume(pts if high is None else np.minimum(pts, np.asarray(high, float)), ref)
     box = ideal_box_volume(ref, high)
     if hv is None or box <= 0:
         return None

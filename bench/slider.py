@@ -1,11 +1,13 @@
-"""`python -m bench.slider`: train ParetoSlider on the default two-objective pair and measure it.
+"""`python -m bench.slider`: train ParetoSlider on one suite's objectives and measure it.
 
 The budget is counted in denoiser passes (default: the suite's per-method budget) or epochs,
 never in seconds, so the numbers do not depend on how busy the machine is; only
 `images_per_s` does. One torch thread by default.
 Prints a human-readable summary, then one JSON line with the keys `spearman`, `range`,
 `adherence_before`, `adherence_after`, `images_per_s` and `time_fraction`
-(`model`, `rewards`, `other`). This is a benchmark, not a test: it prints numbers.
+(`model`, `rewards`, `other`). For M >= 3 objectives it also prints, on the held-out judges over
+the suite's grid, Spearman(w_m, r_m) per objective (`spearman_heldout`) and each objective's
+score at its own vertex (`vertex_heldout`). This is a benchmark, not a test: it prints numbers.
 """
 from __future__ import annotations
 
@@ -36,6 +38,18 @@ def sweep(model, spec: EvalSpec, ws, scorers) -> list[dict[str, float]]:
         values = score_images(images, spec.rows(), scorers)
         out.append({k: float(v.mean()) for k, v in values.items()})
     return out
+
+
+def per_objective(ws: np.ndarray, means: list[dict], names: list[str]) -> dict:
+    """Spearman(w_m, r_m) per objective over the sweep and r_m at w = e_m (normalised by its
+    declared range), on the judges `names`."""
+    ranges = [build_reward(n).range for n in names]
+    r = np.array([[(m[n] - lo) / (hi - lo) for n, (lo, hi) in zip(names, ranges)]
+                  for m in means])
+    vertex = [int(np.argmax(ws[:, j])) for j in range(len(names))]
+    return {"spearman_heldout": [float(spearmanr(ws[:, j], r[:, j]).statistic)
+                                 for j in range(len(names))],
+            "vertex_heldout": [float(r[v, j]) for j, v in enumerate(vertex)]}
 
 
 def _value(text: str):
@@ -89,8 +103,8 @@ def main(argv=None) -> dict:
     try:
         suite = load_suite(OmegaConf.to_container(
             OmegaConf.load(CONF / "suite" / f"{args.suite}.yaml")))
-        if suite.M != 2 or suite.world != "shapes":
-            raise SuiteError(f"suite {args.suite} is not a two-objective shapes suite")
+        if suite.world != "shapes":
+            raise SuiteError(f"suite {args.suite} is not a shapes-world suite")
         cfg = _settings(args.overrides, suite, args)
     except (SuiteError, ValueError) as exc:
         sys.exit(f"error: {exc}")
@@ -106,12 +120,12 @@ def main(argv=None) -> dict:
         sys.exit(f"error: a budget of {cfg.budget_passes} passes is less than one epoch "
                  f"({trainer.epoch_passes()} passes)")
     cost = trainer.cost
-    ws = [np.array([a, 1 - a]) for a in np.linspace(0, 1, 11)]
+    ws = suite.eval_ws() if suite.M > 2 else np.array([[a, 1 - a] for a in np.linspace(0, 1, 11)])
     means = sweep(trainer.policy.eval(), spec, [w.astype("float32") for w in ws], scorers)
     r1 = np.array([m[suite.objectives[0]] for m in means])
     lo, hi = build_reward(suite.objectives[0]).range
     result = {
-        "spearman": float(spearmanr([w[0] for w in ws], r1).statistic),
+        "spearman": float(spearmanr(ws[:, 0], r1).statistic),
         "range": float((r1.max() - r1.min()) / (hi - lo)),
         "adherence_before": before,
         "adherence_after": float(np.mean([m[adherence] for m in means])),
@@ -122,6 +136,8 @@ def main(argv=None) -> dict:
         "epochs": trainer.epoch, "passes": cost.passes, "train_seconds": cost.wall_seconds,
         "sweep": {suite.objectives[0]: r1.round(4).tolist()},
     }
+    if suite.M > 2:
+        result.update(per_objective(ws, means, suite.heldout))
     print(f"trained {trainer.epoch} epochs ({cost.passes} passes) in {cost.wall_seconds:.0f} s "
           f"on {cfg.threads} thread(s) ({result['images_per_s']:.1f} images/s)")
     print(f"Spearman(w1, {suite.objectives[0]}) = {result['spearman']:.3f}, "
@@ -129,6 +145,10 @@ def main(argv=None) -> dict:
     print(f"{adherence}: {before:.3f} before, {result['adherence_after']:.3f} after")
     tf = result["time_fraction"]
     print(f"time: model {tf['model']:.1%}, rewards {tf['rewards']:.1%}, other {tf['other']:.1%}")
+    if suite.M > 2:
+        for name, rho, top in zip(suite.heldout, result["spearman_heldout"],
+                                  result["vertex_heldout"]):
+            print(f"{name}: Spearman {rho:.3f}, at its vertex {top:.3f}")
     print(json.dumps(result))
     return result
 

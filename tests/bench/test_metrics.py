@@ -264,3 +264,11 @@ def test_probability_of_improvement_known_pairs():
     assert probability_of_improvement([3, 4], [1, 2]) == 1.0
     assert probability_of_improvement([1, 2], [1, 2]) == pytest.approx(0.5)  # 2 wins, 2 ties
     assert probability_of_improvement([], [1.0]) is None
+
+
+def test_normalised_hypervolume_clips_points_to_the_box():
+    # (0.9, 0.2) beyond the box top 0.5 in r_0 counts as (0.5, 0.2): 0.5 * 0.2 / (0.5 * 0.5)
+    assert metrics.normalised_hypervolume([[0.9, 0.2]], [0.0, 0.0], [0.5, 0.5]) == \
+        pytest.approx(0.4)
+    assert metrics.normalised_hypervolume([[0.9, 0.9], [0.1, 0.1]], [0.0, 0.0],
+                                          [0.5, 0.5]) == pytest.approx(1.0)

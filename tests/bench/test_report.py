@@ -107,6 +107,20 @@ def test_three_objectives_simplex_grid_and_scaling(two_obj_suite, three_obj_suit
     assert ps["monotonicity"] == 1.0 and ps["spearman"] == pytest.approx(1.0)
     path = build_scaling_report([two_obj_suite, three_obj_suite], two_obj_suite.parent / "sc")
     assert path.name == "scaling.png" and path.stat().st_size > 0
+    # per-objective targets: the fixture's slider has r = w on the held-out judges, so every
+    # objective ranks perfectly and shows fully at its vertex; the static method has no row
+    targets = pd.read_csv(two_obj_suite.parent / "sc" / "targets.csv")
+    slider = targets[(targets["part"] == "three_obj") & (targets["method"] == "paretoslider")]
+    assert len(slider) == 3 and (slider["spearman"] == 1.0).all()
+    assert slider["vertex"].to_numpy() == pytest.approx([1.0, 1.0, 1.0])
+    assert "flow_multi" not in set(targets["method"])
+    assert "## three_obj (M = 3, 1 seeds)" in (two_obj_suite.parent / "sc" / "targets.md").read_text()
+
+
+def test_parts_of_one_M_give_the_targets_table_only(two_obj_suite):
+    out = two_obj_suite.parent / "one"
+    path = build_scaling_report([two_obj_suite], out)
+    assert path.name == "targets.md" and not (out / "figures" / "scaling.png").exists()
 
 
 def test_cli(two_obj_suite, capsys):
