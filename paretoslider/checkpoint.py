@@ -202,3 +202,25 @@ def load_snapshot(path, config_hash: str | None = None) -> tuple[dict, dict]:
         raise CheckpointMismatchError(f"snapshot {path} was written with config hash "
                                       f"{meta.get('config_hash')}, this run has {config_hash}")
     return tensors, meta
+
+
+LORA_FILE = "adapter_model.safetensors"  # peft's save_pretrained layout
+LORA_CONFIG = "adapter_config.json"
+
+
+def read_lora_weights(path) -> tuple[dict[str, torch.Tensor], dict | None]:
+    """LoRA tensors from a .safetensors file or a folder holding `adapter_model.safetensors`
+    (and, when there, its `adapter_config.json`, returned as a dict). One-line errors."""
+    p = Path(path)
+    config = None
+    if p.is_dir():
+        if (p / LORA_CONFIG).is_file():
+            config = json.loads((p / LORA_CONFIG).read_text())
+        p = p / LORA_FILE
+    if not p.is_file() or p.suffix != ".safetensors":
+        raise FileNotFoundError(f"no LoRA weights at {path}: expected a .safetensors file or a "
+                                f"folder with {LORA_FILE}")
+    try:
+        return load_file(p), config
+    except (SafetensorError, OSError) as exc:
+        raise CorruptCheckpointError(f"{p} is not a readable safetensors file ({exc})") from None

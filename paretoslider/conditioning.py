@@ -6,9 +6,12 @@ Two paths carry w into the network:
   of std 1e-3 and zero bias: near the reference at the start.
 - block path: a sinusoidal code (sin(pi w), cos(pi w)) -> Linear -> 4-layer ReLU MLP -> one
   vector shared by all blocks, added to the image stream after each block's feed-forward,
-  multiplied by that block's own MLP gate. Its last layer starts at zero (a choice made
-  here, unlike a default initialisation) so the conditioned model starts exactly at the
-  reference model whatever w is.
+  multiplied by that block's own MLP gate. Two variants of this projector (`projector`):
+  - "zero": Linear -> 4 x (ReLU, Linear) -> ReLU -> Linear, the last layer at zero, so the
+    conditioned model starts exactly at the reference model whatever w is;
+  - "authors": the authors' layout, Linear(2M, 768) -> Linear(768, D) with no activation
+    between them -> 3 x (ReLU, Linear(D, D)), all in PyTorch's default initialisation, so
+    the block vector is non-zero from the first step.
 
 The modules attach through forward hooks, so the transformer class stays diffusers' own and
 LoRA adapters injected by peft into its attention projections keep working.
@@ -23,6 +26,8 @@ import torch
 from torch import nn
 
 MODES = ("temb", "block", "both")
+PROJECTORS = ("zero", "authors")
+AUTHORS_CODE_WIDTH = 768  # the authors' first projection of the sinusoidal code
 
 
 def sinusoidal_code(w: torch.Tensor) -> torch.Tensor:
@@ -30,11 +35,34 @@ def sinusoidal_code(w: torch.Tensor) -> torch.Tensor:
     return torch.cat([torch.sin(math.pi * w), torch.cos(math.pi * w)], dim=-1)
 
 
+def _zero_projector(num_objectives: int, hidden: int, dim: int) -> nn.Sequential:
+    layers: list[nn.Module] = [nn.Linear(2 * num_objectives, hidden)]
+    for _ in range(4):
+        layers += [nn.ReLU(), nn.Linear(hidden, hidden)]
+    layers += [nn.ReLU(), nn.Linear(hidden, dim)]
+    mlp = nn.Sequential(*layers)
+    nn.init.zeros_(mlp[-1].weight)
+    nn.init.zeros_(mlp[-1].bias)
+    return mlp
+
+
+def _authors_projector(num_objectives: int, dim: int) -> nn.Sequential:
+    layers: list[nn.Module] = [nn.Linear(2 * num_objectives, AUTHORS_CODE_WIDTH),
+                               nn.Linear(AUTHORS_CODE_WIDTH, dim)]
+    for _ in range(3):
+        layers += [nn.ReLU(), nn.Linear(dim, dim)]
+    return nn.Sequential(*layers)
+
+
 class PreferenceConditioning(nn.Module):
-    def __init__(self, num_objectives: int, dim: int, mode: str = "both", block_hidden: int | None = None):
+    def __init__(self, num_objectives: int, dim: int, mode: str = "both",
+                 block_hidden: int | None = None, projector: str = "zero"):
         super().__init__()
         if mode not in MODES:
             raise ValueError(f"unknown preference mode {mode!r}; known: {', '.join(MODES)}")
+        if projector not in PROJECTORS:
+            known = ", ".join(PROJECTORS)
+            raise ValueError(f"unknown block projector {projector!r}; known: {known}")
         self.num_objectives, self.dim, self.mode = num_objectives, dim, mode
         self.temb_mlp = self.block_mlp = None
         if mode in ("temb", "both"):
@@ -42,14 +70,8 @@ class PreferenceConditioning(nn.Module):
             nn.init.normal_(self.temb_mlp[-1].weight, std=1e-3)
             nn.init.zeros_(self.temb_mlp[-1].bias)
         if mode in ("block", "both"):
-            h = block_hidden or dim
-            layers: list[nn.Module] = [nn.Linear(2 * num_objectives, h)]
-            for _ in range(4):
-                layers += [nn.ReLU(), nn.Linear(h, h)]
-            layers += [nn.ReLU(), nn.Linear(h, dim)]
-            self.block_mlp = nn.Sequential(*layers)
-            nn.init.zeros_(self.block_mlp[-1].weight)
-            nn.init.zeros_(self.block_mlp[-1].bias)
+            self.block_mlp = (_zero_projector(num_objectives, block_hidden or dim, dim)
+                              if projector == "zero" else _authors_projector(num_objectives, dim))
         self._w: torch.Tensor | None = None
         self._block_vec: torch.Tensor | None = None
         self._gates: dict[int, torch.Tensor] = {}

@@ -73,7 +73,11 @@ def draw_structured(num_objectives: int, rng: np.random.Generator) -> np.ndarray
 
 
 class WSampler:
-    """Draws K distinct preference vectors for a prompt at an epoch: `(K, M)` float tensor."""
+    """Draws K distinct preference vectors for a prompt at an epoch: `(K, M)` float tensor.
+
+    With `distinct = False` each slot keeps its first draw, so a prompt's slots may repeat a
+    corner (the authors' sampler: at M = 3, 22% of prompts, and a vertex share of 50% where
+    redrawing gives 45%)."""
 
     distinct = True
 
@@ -136,11 +140,14 @@ class FixedSampler(WSampler):
         return self.w
 
 
-def make_w_sampler(name: str, num_objectives: int, seed: int = 0, alpha=1.0, w=None) -> WSampler:
-    if name == "structured":
-        return StructuredSampler(num_objectives, seed)
-    if name == "dirichlet":
-        return DirichletSampler(num_objectives, alpha, seed)
+def make_w_sampler(name: str, num_objectives: int, seed: int = 0, alpha=1.0, w=None,
+                   distinct: bool = True) -> WSampler:
+    """`distinct=False` lets the K slots of a prompt repeat (fixed samplers always do)."""
+    if name in ("structured", "dirichlet"):
+        sampler = (StructuredSampler(num_objectives, seed) if name == "structured"
+                   else DirichletSampler(num_objectives, alpha, seed))
+        sampler.distinct = distinct
+        return sampler
     if name == "fixed":
         if w is None:
             raise ValueError("the 'fixed' w-sampler needs a w")

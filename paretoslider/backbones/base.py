@@ -25,7 +25,8 @@ class FlowBackbone(nn.Module):
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: Cond, w: torch.Tensor | None = None):
         raise NotImplementedError
 
-    def add_preference(self, num_objectives: int, mode: str = "both") -> None:
+    def add_preference(self, num_objectives: int, mode: str = "both",
+                       projector: str = "zero") -> None:
         """Attach freshly initialised preference modules (see paretoslider.conditioning)."""
         raise NotImplementedError
 

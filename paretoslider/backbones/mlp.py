@@ -65,9 +65,12 @@ class MLPFlow(FlowBackbone):
         # the gauss world has one unconditional distribution; keep a batch-first placeholder
         return {"null": torch.zeros(len(prompts), 1)}
 
-    def add_preference(self, num_objectives: int, mode: str = "both") -> None:
+    def add_preference(self, num_objectives: int, mode: str = "both",
+                       projector: str = "zero") -> None:
         if mode not in ("both", "time"):
             raise ValueError(f"MLPFlow supports preference mode 'both' or 'time', got {mode!r}")
+        if projector != "zero":
+            raise ValueError(f"MLPFlow has no block path, so no block projector {projector!r}")
         hidden = self.inp.out_features
         self.preference = TimePreference(num_objectives, hidden)
         self.num_objectives = num_objectives

@@ -9,6 +9,8 @@ Prompt embeddings are computed once per prompt string and cached (on the CPU).
 The trainer keeps its tensors on the CPU in float32; `forward` and `decode` move inputs to
 the transformer's device and dtype and return results where the inputs were, so the same
 trainer drives a GPU model unchanged. `SD3World` is the harness's view of it (`world: sd35`).
+`sampler` ({shift, grid, solver}) is how the model is sampled when a caller does not say:
+the harness's evaluation, say (SD3's scheduler: shift 3 on its own grid).
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from torch import nn
 
 from paretoslider.backbones.base import Cond, FlowBackbone
 from paretoslider.conditioning import PreferenceConditioning
+from paretoslider.samplers import SamplerSettings
 from paretoslider.weights import resolve_weights, wrap_load_error
 
 DEFAULT_MODEL = "stabilityai/stable-diffusion-3.5-medium"
@@ -95,8 +98,10 @@ class SD3Backbone(FlowBackbone):
         resolution: int | None = None,
         source: dict[str, Any] | None = None,
         text_pipeline: Any = None,
+        sampler: dict | None = None,
     ):
         super().__init__()
+        self.sampler_settings = SamplerSettings(**sampler) if sampler else None
         self.transformer = transformer
         vae.requires_grad_(False).eval()
         if not isinstance(prompts, PromptCache):
@@ -122,12 +127,14 @@ class SD3Backbone(FlowBackbone):
         device: str | None = None,
         max_sequence_length: int = 256,
         gradient_checkpointing: bool = False,
+        sampler: dict | None = None,
     ) -> SD3Backbone:
         """Load from a local directory or hub id (default: $PARETOSLIDER_SD3, else SD3.5-M).
 
         With HF_HUB_OFFLINE=1 only local files are used; missing files raise one
         MissingWeightsError naming the model and how to provide it."""
         model = model_path or os.environ.get(ENV_VAR) or DEFAULT_MODEL
+        settings = SamplerSettings(**(sampler or {}))  # bad settings fail before any loading
         path = resolve_weights(model, "SD3", ENV_VAR, ALLOW_PATTERNS)
         from diffusers import AutoencoderKL, SD3Transformer2DModel, StableDiffusion3Pipeline
 
@@ -151,8 +158,10 @@ class SD3Backbone(FlowBackbone):
         source = {"model_path": model, "resolution": resolution, "dtype": dtype,
                   "max_sequence_length": max_sequence_length,
                   "gradient_checkpointing": gradient_checkpointing}
+        if sampler:  # only when set: the configs (and run hashes) of older runs stay the same
+            source["sampler"] = dict(vars(settings))
         backbone = cls(transformer, vae, pipeline_encoder(pipe, max_sequence_length),
-                       resolution, source, text_pipeline=pipe)
+                       resolution, source, text_pipeline=pipe, sampler=sampler)
         return backbone.to(device)
 
     def config(self) -> dict[str, Any]:
@@ -181,7 +190,8 @@ class SD3Backbone(FlowBackbone):
     def encode_prompts(self, prompts: list[str]) -> Cond:
         return self.shared.prompts(list(prompts))
 
-    def add_preference(self, num_objectives: int, mode: str = "both") -> None:
+    def add_preference(self, num_objectives: int, mode: str = "both",
+                       projector: str = "zero") -> None:
         if self.transformer.is_gradient_checkpointing:
             # recomputation in backward runs the blocks outside the preference context, so
             # the hooks would add nothing there: wrong gradients (torch refuses the mismatch)
@@ -189,7 +199,8 @@ class SD3Backbone(FlowBackbone):
                              "conditioning; load the backbone with gradient_checkpointing=False")
         cfg = self.transformer.config
         self.preference = PreferenceConditioning(
-            num_objectives, cfg.num_attention_heads * cfg.attention_head_dim, mode)
+            num_objectives, cfg.num_attention_heads * cfg.attention_head_dim, mode,
+            projector=projector)
         # float32 master weights; under autocast they run in the transformer's dtype
         self.preference.to(self.transformer.device)
         self.preference.attach(self.transformer)
@@ -247,10 +258,12 @@ class SD3World:
 
     def __init__(self, model_path: str | None = None, resolution: int = 512, dtype: str = "bfloat16",
                  device: str | None = None, max_sequence_length: int = 256,
-                 gradient_checkpointing: bool = False):
+                 gradient_checkpointing: bool = False, sampler: dict | None = None):
         self.options = {"model_path": model_path, "resolution": resolution, "dtype": dtype,
                         "device": device, "max_sequence_length": max_sequence_length,
                         "gradient_checkpointing": gradient_checkpointing}
+        if sampler:  # checked now, before any weights load; kept out of the options when unset
+            self.options["sampler"] = dict(vars(SamplerSettings(**sampler)))
         self._base: SD3Backbone | None = None
 
     def _loaded(self) -> SD3Backbone:

@@ -55,6 +55,7 @@ class TinySD3(FlowBackbone):
         head_dim: int = 16,
         text_dim: int = 64,
         patch_size: int = 2,
+        dual_attention_layers: tuple[int, ...] = (),
     ):
         super().__init__()
         self._config = {
@@ -62,6 +63,8 @@ class TinySD3(FlowBackbone):
             "num_layers": num_layers, "num_heads": num_heads, "head_dim": head_dim,
             "text_dim": text_dim, "patch_size": patch_size,
         }
+        if dual_attention_layers:  # SD3.5's second attention; absent from older configs
+            self._config["dual_attention_layers"] = list(dual_attention_layers)
         self.image_shape = (channels, image_size, image_size)
         self.transformer = SD3Transformer2DModel(
             sample_size=image_size,
@@ -75,6 +78,7 @@ class TinySD3(FlowBackbone):
             caption_projection_dim=num_heads * head_dim,
             pooled_projection_dim=text_dim,
             pos_embed_max_size=image_size // patch_size,
+            dual_attention_layers=tuple(dual_attention_layers),
         )
         self.text = WordPromptEncoder(vocab, text_dim, text_dim)
         self.preference: PreferenceConditioning | None = None
@@ -85,9 +89,10 @@ class TinySD3(FlowBackbone):
     def encode_prompts(self, prompts: list[str]) -> Cond:
         return self.text(prompts)
 
-    def add_preference(self, num_objectives: int, mode: str = "both") -> None:
+    def add_preference(self, num_objectives: int, mode: str = "both",
+                       projector: str = "zero") -> None:
         inner = self.transformer.config.num_attention_heads * self.transformer.config.attention_head_dim
-        self.preference = PreferenceConditioning(num_objectives, inner, mode)
+        self.preference = PreferenceConditioning(num_objectives, inner, mode, projector=projector)
         self.preference.attach(self.transformer)
         self.num_objectives = num_objectives
 

@@ -22,6 +22,7 @@ from torch.nn.parallel import DistributedDataParallel
 from paretoslider.preferences import stable_seed
 from paretoslider.trainer.config import TrainConfig
 from paretoslider.trainer.loop import Trainer
+from paretoslider.trainer.state import float32_trainables
 
 COUNTERS = ("forward_passes", "backward_passes", "images")  # summed over ranks
 
@@ -52,16 +53,6 @@ class _DDPPolicy(DistributedDataParallel):
         return self.module.parameters(*args, **kwargs)
 
 
-def _float32_trainables(state) -> None:
-    """Keep trained weights (LoRA made by peft in a bf16 model's dtype) in float32: AdamW's
-    small steps vanish in bf16. The forward runs them in the model's dtype under autocast."""
-    for model in (state.policy, state.old):
-        params = dict(model.named_parameters())
-        for n in state.trainable:
-            if params[n].dtype != torch.float32:
-                params[n].data = params[n].data.float()
-
-
 class DistributedTrainer(Trainer):
     def __init__(self, backbone, rewards, prompts, cfg: TrainConfig, decode=None, accelerator=None):
         if accelerator is None:
@@ -71,7 +62,7 @@ class DistributedTrainer(Trainer):
         self.accelerator = acc = accelerator
         cfg = replace(cfg, progress=cfg.progress and acc.is_main_process)
         super().__init__(backbone, rewards, prompts, cfg, decode)
-        _float32_trainables(self.state)
+        float32_trainables([self.state.policy, self.state.old], self.state.trainable)
         if acc.num_processes > 1:
             policy = self.state.policy
             ids = [acc.local_process_index] if acc.device.type == "cuda" else None

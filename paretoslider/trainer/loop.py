@@ -8,9 +8,13 @@ Budgets are met exactly, to within one group of G images: an epoch that would cr
 budget, or a snapshot's share of it, is cut to the (prompt, w) groups that still fit (a
 random subset), so runs of different epoch sizes end at the same number of passes and
 snapshots are taken at their fraction's pass count, not at the last whole epoch below it.
+
+`policy` is the model the run puts forward (evaluation, snapshots): the trained policy, or
+with cfg.eval_ema a copy of it holding the evaluation EMA's weights.
 """
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -64,7 +68,8 @@ class Trainer:
         self.objectives = tuple(names)
         self.decode = decode or getattr(backbone, "decode", to_unit_images)
         self.w_sampler = make_w_sampler(
-            cfg.w_sampler, self.num_objectives, cfg.seed, cfg.w_alpha, cfg.w_fixed
+            cfg.w_sampler, self.num_objectives, cfg.seed, cfg.w_alpha, cfg.w_fixed,
+            distinct=cfg.distinct_slots,
         )
         try:
             backbone_cfg = backbone.config()
@@ -82,9 +87,37 @@ class Trainer:
         self.history: list[dict] = []
         self.stopped_by_budget = False
         self.snapshot_weights: dict[float, dict[str, torch.Tensor]] = {}  # taken in this process
+        self._ema_model = None  # built on first use of `policy` with cfg.eval_ema
 
     @property
     def policy(self):
+        """The trained policy, or with cfg.eval_ema a copy holding the EMA weights (one
+        more model in memory, made when first asked for, refreshed on every access)."""
+        if self.state.eval_ema is None:
+            return self.state.policy
+        if self._ema_model is None:
+            trained = getattr(self.state.policy, "module", self.state.policy)  # unwrap DDP
+            self._ema_model = copy.deepcopy(trained).requires_grad_(False)
+        self._put(self._ema_model, self.state.eval_ema)
+        return self._ema_model
+
+    def _evaluated_weights(self) -> dict[str, torch.Tensor]:
+        if self.state.eval_ema is not None:
+            return self.state.eval_ema
+        params = dict(self.state.policy.named_parameters())
+        return {n: params[n] for n in self.state.trainable}
+
+    @staticmethod
+    @torch.no_grad()
+    def _put(model, tensors: dict[str, torch.Tensor]) -> None:
+        params = dict(model.named_parameters())
+        for n, t in tensors.items():
+            params[n].copy_(t)
+
+    def _rollout_model(self):
+        # the old policy only for the NFT losses: grpo's ratio is taken against the sampler
+        if self.cfg.rollout_policy == "old" and self.cfg.loss != "grpo":
+            return self.state.old
         return self.state.policy
 
     @property
@@ -158,9 +191,10 @@ class Trainer:
         prompts, ws = self._epoch_batch(e, groups)
         with timed(cost, "model_seconds"):
             rollout = sample(
-                self.policy, prompts, ws, cfg.G, cfg.sampling_steps,
+                self._rollout_model(), prompts, ws, cfg.G, cfg.sampling_steps,
                 self._generator(cfg.seed, "sample", e),
-                shift=cfg.shift, w_conditioned=cfg.w_conditioned, sde=cfg.loss == "grpo",
+                shift=cfg.shift, grid=cfg.time_grid, solver=cfg.solver,
+                w_conditioned=cfg.w_conditioned, sde=cfg.loss == "grpo",
                 noise_level=cfg.noise_level, chunk=cfg.minibatch, cost=cost,
             )
         with timed(cost, "reward_seconds"):
@@ -219,9 +253,8 @@ class Trainer:
                 self.save_snapshot(directory, f)
 
     def save_snapshot(self, directory, fraction: float) -> None:
-        """The trained parameters now (safetensors), named by the budget fraction."""
-        params = dict(self.state.policy.named_parameters())
-        tensors = {n: params[n].detach().clone() for n in self.state.trainable}
+        """The evaluated parameters now (safetensors), named by the budget fraction."""
+        tensors = {n: t.detach().clone() for n, t in self._evaluated_weights().items()}
         self.snapshot_weights[fraction] = tensors
         if directory is not None:
             meta = {"fraction": fraction, "passes": self.cost.passes, "epoch": self.epoch,
@@ -229,12 +262,12 @@ class Trainer:
             ckpt.save_snapshot(snapshot_path(directory, fraction), tensors, meta)
 
     def load_snapshot(self, directory, fraction: float) -> dict:
-        """Set the policy's trained parameters to the snapshot's; returns its metadata."""
+        """Set the evaluated parameters (the policy's, or the evaluation EMA) to the
+        snapshot's; returns its metadata."""
         tensors, meta = ckpt.load_snapshot(snapshot_path(directory, fraction), self.config_hash)
-        params = dict(self.state.policy.named_parameters())
         with torch.no_grad():
-            for n in self.state.trainable:
-                params[n].copy_(tensors[n])
+            for n, t in self._evaluated_weights().items():
+                t.copy_(tensors[n])
         return meta
 
     # checkpoints ----------------------------------------------------------------------
@@ -243,6 +276,7 @@ class Trainer:
         old = dict(self.state.old.named_parameters())
         tensors = {f"policy/{n}": params[n] for n in self.state.trainable}
         tensors |= {f"old/{n}": old[n] for n in self.state.trainable}
+        tensors |= {f"eval_ema/{n}": t for n, t in (self.state.eval_ema or {}).items()}
         opt_tensors, opt_rest = ckpt.optimizer_state(self.state.optimizer)
         tensors |= opt_tensors
         meta = {
@@ -269,6 +303,8 @@ class Trainer:
             for n in self.state.trainable:
                 params[n].copy_(tensors[f"policy/{n}"])
                 old[n].copy_(tensors[f"old/{n}"])
+            for n, t in (self.state.eval_ema or {}).items():
+                t.copy_(tensors[f"eval_ema/{n}"])
         ckpt.load_optimizer_state(self.state.optimizer, tensors, meta["optimizer"])
         self.state.epoch, self.state.step = meta["epoch"], meta["step"]
         self.cost = Cost.from_dict(meta["cost"])

@@ -60,6 +60,8 @@ def sample(
     generator: torch.Generator,
     *,
     shift: float = 1.0,
+    grid: str = "uniform",
+    solver: str = "euler",
     w_conditioned: bool = True,
     sde: bool = False,
     noise_level: float = 0.7,
@@ -69,7 +71,8 @@ def sample(
     """Generate G samples for each (prompt, w) pair; ws is (P, K, M) for the P prompts.
 
     Noise comes from `generator` (seeded noise, so a batch is reproducible). The ODE
-    sampler is used unless `sde` (Flow-GRPO needs the stochastic rollout and its log-probs).
+    sampler (`solver` on the time `grid`) is used unless `sde` (Flow-GRPO needs the
+    stochastic rollout and its log-probs).
     With w_conditioned=False the policy is called with w=None.
     """
     prompts = list(prompts)
@@ -89,11 +92,11 @@ def sample(
         c = {key: v[sl] for key, v in cond.items()}
         w_in = w[sl] if w_conditioned else None
         if sde:
-            tr = sample_sde(policy, noise[sl], c, w_in, steps, noise_level, shift, generator)
+            tr = sample_sde(policy, noise[sl], c, w_in, steps, noise_level, shift, generator, grid)
             trajs.append(tr)
             xs.append(tr.states[-1])
         else:
-            xs.append(sample_ode(policy, noise[sl], c, w_in, steps, shift))
+            xs.append(sample_ode(policy, noise[sl], c, w_in, steps, shift, grid, solver))
     if cost is not None:
         cost.forward_passes += b * steps
         cost.images += b

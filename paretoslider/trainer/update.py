@@ -1,8 +1,10 @@
 """The update step: gradients accumulated over samples and timesteps, then optimizer steps.
 
-Each sample is trained at the sampler's own timesteps (the first 99% of its grid), in a
-shuffled order of its own, each visit with fresh noise. The batch is split into
-`steps_per_epoch` chunks, one optimizer step each; `minibatch` bounds a forward's size.
+Each sample is trained at the sampler's own timesteps (the first 99% of its grid, or with
+timestep_selection "random" that many of the whole grid), in a shuffled order of its own,
+each visit with fresh noise. The batch is split into `steps_per_epoch` chunks, one optimizer
+step each; `minibatch` bounds a forward's size. With mixed_precision the NFT loss is taken in
+float64 (the model's outputs are cast up first).
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from paretoslider.losses.nft import ema_update, nft_loss, reference_regularizer
 from paretoslider.samplers import sde_step, timesteps
 from paretoslider.trainer.config import TrainConfig
 from paretoslider.trainer.cost import Cost
-from paretoslider.trainer.state import TrainState
+from paretoslider.trainer.state import TrainState, update_eval_ema
 from paretoslider.trainer.steps import AdvantageBatch, Rollout
 
 
@@ -28,11 +30,12 @@ def nft_minibatch_loss(state, x0, cond, w_in, adv, weights, t, eps, cfg: TrainCo
     v = state.policy(x_t, t, cond, w_in)
     with torch.no_grad():
         v_old = state.old(x_t, t, cond, w_in)
-    loss = nft_loss(v, v_old, x_t, x0, t, adv, weights, cfg.nft_beta).loss
+    wide = (lambda x: x.double()) if cfg.mixed_precision else (lambda x: x)
+    loss = nft_loss(wide(v), wide(v_old), wide(x_t), wide(x0), t, adv, weights, cfg.nft_beta).loss
     if cfg.lambda_ref > 0:
         with torch.no_grad():
             v_ref = state.reference(x_t, t, cond, None)
-        loss = loss + reference_regularizer(v, v_ref, cfg.lambda_ref)
+        loss = loss + reference_regularizer(wide(v), wide(v_ref), cfg.lambda_ref)
     return loss
 
 
@@ -43,6 +46,8 @@ def _optimizer_step(state: TrainState, cfg: TrainConfig, cost: Cost | None) -> N
     state.optimizer.step()
     state.step += 1
     ema_update(state.old, state.policy, state.step, state.trainable)
+    if state.eval_ema is not None:
+        update_eval_ema(state)
     if cost is not None:
         cost.optimizer_steps += 1
 
@@ -51,11 +56,17 @@ def _chunks(b: int, cfg: TrainConfig, generator: torch.Generator) -> list[torch.
     return list(torch.randperm(b, generator=generator).chunk(cfg.steps_per_epoch))
 
 
+def draw_timesteps(cfg: TrainConfig, b: int, generator: torch.Generator) -> torch.Tensor:
+    """(b, n_used) trained times: each row a shuffled draw without replacement from the
+    first cfg.timestep_pool() times of the rollout's grid."""
+    grid = timesteps(cfg.sampling_steps, cfg.shift, cfg.time_grid)[:cfg.timestep_pool()]
+    perm = torch.stack([torch.randperm(len(grid), generator=generator) for _ in range(b)])
+    return grid[perm[:, :cfg.timesteps_used()]]
+
+
 def update_nft(state, rollout: Rollout, adv: AdvantageBatch, cfg, generator, cost=None) -> dict:
-    n_train, n_used = cfg.train_timesteps(), cfg.timesteps_used()
-    grid = timesteps(cfg.sampling_steps, cfg.shift)[:n_train]
-    b = rollout.size
-    perm = torch.stack([torch.randperm(n_train, generator=generator) for _ in range(b)])[:, :n_used]
+    n_used, b = cfg.timesteps_used(), rollout.size
+    times = draw_timesteps(cfg, b, generator)
     passes_fwd = 3 if cfg.lambda_ref > 0 else 2  # policy, old, reference
     losses = []
     for chunk in _chunks(b, cfg, generator):
@@ -65,7 +76,7 @@ def update_nft(state, rollout: Rollout, adv: AdvantageBatch, cfg, generator, cos
             x0, cond = rollout.x0[mb], index_cond(rollout.cond, mb)
             w_in = rollout.w[mb] if cfg.w_conditioned else None
             for j in range(n_used):
-                t = grid[perm[mb, j]]
+                t = times[mb, j]
                 eps = torch.randn(x0.shape, generator=generator)
                 loss = nft_minibatch_loss(
                     state, x0, cond, w_in, adv.adv[mb], adv.weights[mb], t, eps, cfg
@@ -83,7 +94,7 @@ def update_grpo(state, rollout: Rollout, adv: AdvantageBatch, cfg, generator, co
     if rollout.traj is None:
         raise ValueError("the grpo update needs an SDE rollout: sample(..., sde=True)")
     traj, a = rollout.traj, adv.scalar()
-    n_train, n_used = cfg.train_timesteps(), cfg.timesteps_used()
+    n_pool, n_used = cfg.timestep_pool(), cfg.timesteps_used()
     losses, kls = [], []
     for chunk in _chunks(rollout.size, cfg, generator):
         state.optimizer.zero_grad(set_to_none=True)
@@ -92,7 +103,7 @@ def update_grpo(state, rollout: Rollout, adv: AdvantageBatch, cfg, generator, co
             cond = index_cond(rollout.cond, mb)
             w_in = rollout.w[mb] if cfg.w_conditioned else None
             # sde_step takes one t per call: a minibatch shares its shuffled step order
-            for j in torch.randperm(n_train, generator=generator)[:n_used].tolist():
+            for j in torch.randperm(n_pool, generator=generator)[:n_used].tolist():
                 t, t_next = traj.times[j], traj.times[j + 1]
                 x, x_next = traj.states[j, mb], traj.states[j + 1, mb]
                 tt = torch.full((len(mb),), t)
