@@ -24,7 +24,13 @@ $(VENV)/.installed: pyproject.toml
 bench: setup
 	$(BIN)/python -m bench.run suite=two_obj
 
+# the browser test drives Debian's chromium; installed here when missing (as root or by sudo)
 test: setup
+	@command -v chromium >/dev/null 2>&1 || { echo "[test] installing chromium (browser test)"; \
+	  SUDO=$$(test "$$(id -u)" = 0 || echo "sudo -n"); \
+	  { $$SUDO apt-get update -q && $$SUDO env DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -q chromium; } >/dev/null \
+	  || echo "[test] chromium not installed: the browser test is skipped"; }
 	$(BIN)/python -m pytest -q
 
 report: setup

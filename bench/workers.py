@@ -2,7 +2,8 @@
 
 Workers start with SIGINT blocked, so Ctrl-C reaches only the main process, which then
 terminates them. A worker also dies with its parent: on Linux through the kernel's
-parent-death signal, elsewhere through a thread that watches the parent's pid.
+parent-death signal, elsewhere through a thread that watches the parent's pid. Workers are
+spawned, so each imports the suite's plug-in modules (`imports`) before its first task.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 
 PR_SET_PDEATHSIG = 1
@@ -34,15 +35,17 @@ def _die_with(parent: int) -> None:
         os._exit(1)
 
 
-def _init_worker(threads: int, parent: int) -> None:
+def _init_worker(threads: int, parent: int, imports: tuple[str, ...] = ()) -> None:
     import torch
 
+    from bench.plugins import import_modules
     from paretoslider.cli import one_line_warnings
 
     _die_with(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     one_line_warnings()
     torch.set_num_threads(threads)
+    import_modules(imports)  # registrations made in the main process do not reach a spawn
 
 
 class _Executor(ProcessPoolExecutor):
@@ -66,11 +69,13 @@ def stop(ex: ProcessPoolExecutor) -> None:
 
 
 @contextlib.contextmanager
-def pool(workers: int, threads: int) -> Iterator[ProcessPoolExecutor]:
-    """A process pool (spawn: a fresh interpreter each, no inherited torch thread state);
-    on any exception or interruption in the main process its workers are terminated."""
+def pool(workers: int, threads: int, imports: Sequence[str] = ()
+         ) -> Iterator[ProcessPoolExecutor]:
+    """A process pool (spawn: a fresh interpreter each, no inherited torch thread state)
+    whose workers first import the modules `imports`; on any exception or interruption in
+    the main process its workers are terminated."""
     ex = _Executor(workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
-                   initargs=(threads, os.getpid()))
+                   initargs=(threads, os.getpid(), tuple(imports)))
     try:
         yield ex
     except BaseException:
