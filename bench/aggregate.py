@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from bench import controllability as ctl
-from bench import metrics
+from bench import metrics, resample
 from bench.records import record_key
 from bench.resample import SWEEP_METRICS, Context, oracle_utility, replicate, sweep_metrics
 from bench.runs import SPACES, Run, build_runs, names, same_sweep, to_unit
@@ -41,9 +41,9 @@ COST = {"passes": "passes", "train_images": "images", "forward_passes": "forward
         "backward_passes": "backward_passes", "optimizer_steps": "optimizer_steps",
         "wall_s": "wall_s", "models_trained": "models_trained", "checkpoints": "checkpoints",
         "checkpoint_bytes": "checkpoint_bytes", "slider_change_cost": "slider_change_cost"}
-NOT_RANKED = {"one_style", "cardinality"}  # descriptive: neither end is better
+NOT_RANKED = {"one_style", "cardinality", "base_adherence"}  # descriptive: no end is better
 LOWER_IS_BETTER = {"cu_gap", "igd_plus", "jump_ratio", "neither", "regret_mean",
-                   "regret_worst", "drift", *COST}
+                   "regret_worst", "drift", "below_base", *COST}
 ORACLE = "oracle"
 FIXED = "fixed_weight"
 SWITCHING = "switching"  # the reference that mixes single-objective policies in proportion to w
@@ -59,14 +59,14 @@ def metric_columns() -> list[str]:
 
 
 def larger_is_better(col: str) -> bool:
-    return col.removeprefix("heldout_") not in LOWER_IS_BETTER
+    return col.removeprefix("heldout_").partition(":")[0] not in LOWER_IS_BETTER
 
 
 def bounds(col: str, ref: np.ndarray) -> tuple[float, float] | None:
     """The possible values of a metric, to clip its intervals (None: unbounded above)."""
     base = col.removeprefix("heldout_")
     box = float(np.prod(1.0 - ref))
-    table = {"hv": (0.0, box), "hv_matched": (0.0, box), "hv_norm": (0.0, np.inf),
+    table = {"hv": (0.0, box), "hv_matched": (0.0, box), "hv_norm": (0.0, 1.0),
              "spearman": (-1.0, 1.0), "cu_gap": (-1.0, 1.0), "regret_mean": (-1.0, 1.0),
              "regret_worst": (-1.0, 1.0), "igd_plus": (0.0, np.inf),
              "cardinality": (1.0, np.inf), "range": (0.0, np.inf),
@@ -227,6 +227,7 @@ def analyse(records: Sequence[Record], suite_dir: str | Path | None = None,
     point; `oracle_records` (default: the records' own method "oracle") give per-w regret.
     """
     rng = np.random.default_rng(SEED)
+    adh_rng = np.random.default_rng(SEED + 1)  # its own stream: the other draws stay as they were
     ref = suite_ref(records) if ref_point is None else np.asarray(ref_point, dtype=float)
     inside = [r for r in records if r["method"] == ORACLE]
     oracle_src = list(oracle_records) if oracle_records else inside
@@ -249,7 +250,9 @@ def analyse(records: Sequence[Record], suite_dir: str | Path | None = None,
                                "n_cells": len(run.records), "n_samples": run.n_samples,
                                "w_dependent": run.w_dependent,
                                "same_as_seed": None if twin is None else twin.seed}
-        observed = _quiet_nan(sweep_metrics, run, *replicate(run, 0, rng), ctx, True)
+        adh = resample.adherence_of(run, suite_dir)
+        observed = {**_quiet_nan(sweep_metrics, run, *replicate(run, 0, rng), ctx, True),
+                    **resample.adherence_metrics(run, adh)}
         row.update({k: None if np.isnan(v[0]) else float(v[0]) for k, v in observed.items()})
         for space, prefix in (("train", ""), ("heldout", "heldout_")):
             found = point_metrics(run, space, grid, *context[space])
@@ -261,7 +264,8 @@ def analyse(records: Sequence[Record], suite_dir: str | Path | None = None,
             continue
         kept.setdefault(run.method, []).append(run)
         shares += cell_shares(run)
-        drawn = _quiet_nan(sweep_metrics, run, *replicate(run, resamples, rng), ctx, False)
+        drawn = {**_quiet_nan(sweep_metrics, run, *replicate(run, resamples, rng), ctx, False),
+                 **_quiet_nan(resample.adherence_metrics, run, adh, resamples, adh_rng)}
         entry = reps.setdefault(run.method, {"seeds": []})
         entry["seeds"].append(run.seed)
         for k, v in drawn.items():
@@ -298,7 +302,8 @@ def _tied_best(board: pd.DataFrame, col: str, reps: Mapping[str, Mapping[str, An
     cannot be told apart from the best mean; none when the column has fewer than two
     distinct values (nothing stands out)."""
     values = pd.to_numeric(board[col], errors="coerce")
-    if values.dropna().nunique() < 2 or col.removeprefix("heldout_") in NOT_RANKED:
+    kind = col.removeprefix("heldout_").partition(":")[0]  # "below_base:<scorer>" -> below_base
+    if values.dropna().nunique() < 2 or kind in NOT_RANKED:
         return [False] * len(board)
     larger = larger_is_better(col)
     best = board["method"].iloc[int(values.idxmax() if larger else values.idxmin())]
@@ -333,13 +338,13 @@ def leaderboard(per_run: pd.DataFrame, replicates: Mapping[str, Mapping[str, Any
     reps = replicates or {}
     distinct = per_run[per_run["same_as_seed"].isna()] if "same_as_seed" in per_run else per_run
     ref_arr = np.zeros(1) if ref is None else np.asarray(ref, dtype=float)
-    rows = []
+    rows, cols = [], [*metric_columns(), *resample.adherence_columns(per_run.columns)]
     for method, group in distinct.groupby("method", sort=False):
         n_all = int((per_run["method"] == method).sum())
         row: dict[str, Any] = {"method": method, "n_seeds": n_all,
                                "n_distinct_seeds": len(group),
                                "w_dependent": bool(group["w_dependent"].all())}
-        for col in metric_columns():
+        for col in cols:
             values = [None if pd.isna(v) else float(v) for v in group.get(col, [])]
             s = summarise(values, bounds(col, ref_arr),
                           reps.get(method, {}).get(col))
@@ -348,8 +353,7 @@ def leaderboard(per_run: pd.DataFrame, replicates: Mapping[str, Mapping[str, Any
                 row[col + suffix] = None if s is None else getattr(s, attr)
         rows.append(row)
     board = pd.DataFrame(rows)
-    best = {f"{col}_best": _tied_best(board, col, reps, distinct)
-            for col in metric_columns() if col in board}
+    best = {f"{col}_best": _tied_best(board, col, reps, distinct) for col in cols if col in board}
     board = pd.concat([board, pd.DataFrame(best, index=board.index)], axis=1)
     if len(board):
         board["control"] = control_labels(board, reps)

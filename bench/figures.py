@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -20,6 +21,7 @@ import seaborn as sns
 
 from bench.aggregate import SPACES, group_runs
 from bench.files import atomic_save
+from bench.resample import BELOW_BASE_MARGIN
 
 Record = Mapping[str, Any]
 
@@ -83,8 +85,10 @@ def pareto_plot(records: Sequence[Record], path: str | Path, space: str = "heldo
     palette = sns.color_palette("tab10" if n <= 10 else "tab20", n_colors=n)  # no repeats
     colors = dict(zip(pts["method"].unique(), palette, strict=False))
     fig, axes = plt.subplots(1, len(pairs), figsize=(5 * len(pairs), 4.5), squeeze=False)
+    flagged = below_base_cells(records)
     for ax, (x, y) in zip(axes[0], pairs, strict=True):
         _draw_pair(ax, pts, x, y, colors, curves=len(scorers) == 2)
+        _mark_below_base(ax, pts, x, y, flagged)
         ax.set_xlabel(x)
         ax.set_ylabel(y)
         ax.grid(alpha=0.3)
@@ -96,6 +100,45 @@ def pareto_plot(records: Sequence[Record], path: str | Path, space: str = "heldo
     fig.suptitle(f"{records[0].get('suite', '')}: mean scores per w ({label}){hint}",
                  fontsize=9)
     return save_figure(fig, path)
+
+
+def adherence_drop(rec: Record) -> float | None:
+    """A cell's largest loss of adherence against the base model on the same prompts and
+    noise, over its adherence scorers (None where the record holds no base adherence)."""
+    base, judges = rec.get("base_adherence") or {}, rec.get("judges") or {}
+    drops = [float(b) - float(judges[k]) for k, b in base.items()
+             if b is not None and judges.get(k) is not None]
+    return max(drops) if drops else None
+
+
+def below_base_cells(records: Sequence[Record]) -> set[tuple[str, tuple[float, ...]]]:
+    """(method, w) whose adherence, mean over seeds, is more than BELOW_BASE_MARGIN below the
+    base model's by at least one adherence scorer."""
+    found: dict[tuple[str, tuple[float, ...], str], list[float]] = {}
+    for (method, _), recs in group_runs(records).items():
+        for r in recs:
+            judges = r.get("judges") or {}
+            for k, b in (r.get("base_adherence") or {}).items():
+                if b is not None and judges.get(k) is not None:
+                    key = (method, tuple(float(x) for x in r["w"]), k)
+                    found.setdefault(key, []).append(float(b) - float(judges[k]))
+    return {(m, w) for (m, w, _), d in found.items() if np.mean(d) > BELOW_BASE_MARGIN}
+
+
+def _mark_below_base(ax: plt.Axes, pts: pd.DataFrame, x: str, y: str,
+                     flagged: set[tuple[str, tuple[float, ...]]]) -> None:
+    """Red rings on the points whose adherence fell below the base model's (a static method:
+    its one point)."""
+    label = f"adherence < base - {BELOW_BASE_MARGIN}"
+    for method, group in pts.groupby("method", sort=False):
+        hit = group[[(method, w) in flagged for w in group["w"]]]
+        if hit.empty:
+            continue
+        if not group["w_dependent"].all():
+            hit = group[[x, y]].mean().to_frame().T
+        ax.scatter(hit[x], hit[y], s=150, facecolors="none", edgecolors="red", linewidths=1.3,
+                   zorder=4, label=label)
+        label = None  # one legend entry
 
 
 def _draw_checkpoints(ax: plt.Axes, records: Sequence[Record], space: str,
@@ -159,15 +202,16 @@ def reward_vs_drift(per_run: pd.DataFrame, path: str | Path) -> Path | None:
 
 
 SCALING_PANELS = (("heldout_hv_norm", "normalised HV (held-out)"),
-                  ("spearman", "Spearman (training rewards)"),
-                  ("forward_passes", "denoiser forward passes"))
+                  ("heldout_spearman", "Spearman (held-out judges)"),
+                  ("passes", "training passes (denoiser fwd + bwd)"))
 
 
 def scaling_plot(boards: Mapping[int, pd.DataFrame], path: str | Path,
                  panels: Sequence[tuple[str, str]] = SCALING_PANELS) -> Path:
     """Metrics versus the number of objectives M, one line per method.
 
-    `boards` maps M to that suite's leaderboard (as written to leaderboard.csv). Panels
+    `boards` maps M to that suite's leaderboard (as written to leaderboard.csv). Where the
+    board has `<col>_ci_low` / `<col>_ci_high`, the interval is drawn as error bars. Panels
     whose column no leaderboard has are drawn empty with a note.
     """
     rows = [b.assign(M=m) for m, b in sorted(boards.items())]
@@ -180,10 +224,19 @@ def scaling_plot(boards: Mapping[int, pd.DataFrame], path: str | Path,
             for method, group in data.groupby("method", sort=False):
                 g = group.assign(v=pd.to_numeric(group[col], errors="coerce")).dropna(
                     subset=["v"]).sort_values("M")
-                ax.plot(g["M"], g["v"], "o-", label=method)
+                lo, hi = f"{col}_ci_low", f"{col}_ci_high"
+                if lo in g and hi in g:
+                    err = np.abs(np.vstack([g["v"] - pd.to_numeric(g[lo], errors="coerce"),
+                                            pd.to_numeric(g[hi], errors="coerce") - g["v"]]))
+                    ax.errorbar(g["M"], g["v"], yerr=np.nan_to_num(err), fmt="o-",
+                                capsize=3, label=method)
+                else:
+                    ax.plot(g["M"], g["v"], "o-", label=method)
             ax.legend(fontsize=7)
         ax.set_xlabel("number of objectives M")
         ax.set_ylabel(label)
+        if "hv" in col and len(data) and pd.to_numeric(data.get(col), errors="coerce").gt(0).all():
+            ax.set_yscale("log")  # volumes shrink by orders of magnitude with M
         ax.grid(alpha=0.3)
         if len(data):
             ax.set_xticks(sorted(data["M"].unique()))

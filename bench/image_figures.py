@@ -17,9 +17,11 @@ matplotlib.use("Agg")
 import matplotlib.image as mpimg
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.patches import Rectangle
 
 from bench.aggregate import group_runs
-from bench.figures import save_figure
+from bench.figures import adherence_drop, save_figure
+from bench.resample import BELOW_BASE_MARGIN
 from bench.sidefiles import note, strip_paths
 
 Record = Mapping[str, Any]
@@ -37,15 +39,17 @@ def first_tile(path: Path) -> np.ndarray | None:
 
 
 def _first_seed_cells(suite_dir: Path, records: Sequence[Record]
-                      ) -> dict[str, list[tuple[tuple[float, ...], np.ndarray]]]:
-    """Per method, (w, first tile) of its lowest seed's cells that have a readable PNG."""
-    out: dict[str, list[tuple[tuple[float, ...], np.ndarray]]] = {}
+                      ) -> dict[str, list[tuple[tuple[float, ...], np.ndarray, bool]]]:
+    """Per method, (w, first tile, adherence below the base's) of its lowest seed's cells that
+    have a readable PNG."""
+    out: dict[str, list[tuple[tuple[float, ...], np.ndarray, bool]]] = {}
     for (method, seed), recs in sorted(group_runs(records).items(), key=lambda kv: kv[0][1]):
         if method in out:
             continue
-        tiles = [(tuple(float(x) for x in r["w"]), first_tile(p) if p else None)
+        tiles = [(tuple(float(x) for x in r["w"]), first_tile(p) if p else None,
+                  (adherence_drop(r) or 0.0) > BELOW_BASE_MARGIN)
                  for r, p in zip(recs, strip_paths(suite_dir, recs), strict=True)]
-        cells = [(w, tile) for w, tile in tiles if tile is not None]
+        cells = [(w, tile, low) for w, tile, low in tiles if tile is not None]
         if cells:
             out[method] = cells
     return out
@@ -54,7 +58,8 @@ def _first_seed_cells(suite_dir: Path, records: Sequence[Record]
 def slider_strips(suite_dir: str | Path, records: Sequence[Record], path: str | Path
                   ) -> Path | None:
     """One row per w-dependent method: its images with w swept from left to right
-    (ordered by w of the first objective)."""
+    (ordered by w of the first objective); a red frame marks a cell whose adherence fell more
+    than BELOW_BASE_MARGIN below the base model's (that seed, any adherence scorer)."""
     dynamic = [r for r in records if r.get("w_dependent", True)]
     cells = _first_seed_cells(Path(suite_dir), dynamic)
     if not cells:
@@ -68,9 +73,12 @@ def slider_strips(suite_dir: str | Path, records: Sequence[Record], path: str | 
         for col, ax in enumerate(axes[row]):
             ax.axis("off")
             if col < len(items):
-                w, tile = items[col]
+                w, tile, low = items[col]
                 ax.imshow(tile)
-                ax.set_title(f"w={w[0]:.2g}", fontsize=7)
+                ax.set_title(f"w={w[0]:.2g}", fontsize=7, color="red" if low else "black")
+                if low:
+                    ax.add_patch(Rectangle((0, 0), 1, 1, transform=ax.transAxes, fill=False,
+                                           edgecolor="red", linewidth=2, clip_on=False))
         axes[row][0].text(-0.1, 0.5, method, transform=axes[row][0].transAxes, ha="right",
                           va="center", fontsize=8)
     return save_figure(fig, path)
@@ -83,7 +91,8 @@ def simplex_position(w: Sequence[float]) -> tuple[float, float]:
 
 def simplex_grid(suite_dir: str | Path, records: Sequence[Record], method: str,
                  path: str | Path) -> Path | None:
-    """Images of one method over a 3-objective simplex grid, each drawn at its w."""
+    """Images of one method over a 3-objective simplex grid, each drawn at its w (framed in
+    red where its adherence fell below the base model's, as in the slider strips)."""
     recs = [r for r in records if r["method"] == method]
     if not recs or len(recs[0]["w"]) != 3:
         return None
@@ -91,12 +100,15 @@ def simplex_grid(suite_dir: str | Path, records: Sequence[Record], method: str,
     if not cells:
         note(f"no sample strips for {method}: simplex grid skipped")
         return None
-    xy = np.array([simplex_position(w) for w, _ in cells])
+    xy = np.array([simplex_position(w) for w, _, _ in cells])
     gaps = [np.linalg.norm(a - b) for i, a in enumerate(xy) for b in xy[i + 1:]]
     size = 0.9 * min([g for g in gaps if g > 1e-9] or [0.3])
     fig, ax = plt.subplots(figsize=(7, 6.4))
-    for (x, y), (_, tile) in zip(xy, cells, strict=True):
+    for (x, y), (_, tile, low) in zip(xy, cells, strict=True):
         ax.imshow(tile, extent=(x - size / 2, x + size / 2, y - size / 2, y + size / 2))
+        if low:
+            ax.add_patch(Rectangle((x - size / 2, y - size / 2), size, size, fill=False,
+                                   edgecolor="red", linewidth=1.5))
     corners = [(0.0, -0.7 * size), (1.0, -0.7 * size), (0.5, np.sqrt(3) / 2 + 0.7 * size)]
     for name, (x, y) in zip(recs[0]["objectives"], corners, strict=True):
         ax.text(x, y, name, ha="center", va="center", fontsize=10)

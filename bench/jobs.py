@@ -2,8 +2,9 @@
 
 A unit's folder (under the cache) holds the trainer's rolling checkpoint and, once the run
 has finished, `done.json` with its cost. A killed run resumes from its last checkpoint; a
-finished one is never retrained. Evaluation appends one record per (method, seed, w) and
-skips cells already recorded.
+finished one is never retrained. A unit may bring its own trainer (`make_trainer`: a custom
+loss); an external unit trains nothing and declares its cost. Evaluation appends one record
+per (method, seed, w) and skips cells already recorded.
 """
 from __future__ import annotations
 
@@ -17,15 +18,21 @@ from pathlib import Path
 
 import numpy as np
 
+from baselines.external import ExternalUnit
 from bench import records as rec
 from bench.evaluate import diversity, drift, generate, score_images, strip_image
 from bench.files import atomic_save, atomic_text
 from bench.known_answers import world_measures
 from bench.suite import Suite
 from bench.workers import pool
-from paretoslider.checkpoint import CorruptCheckpointError, atomic_write_json, load_snapshot
+from paretoslider.checkpoint import (
+    CorruptCheckpointError,
+    atomic_write_json,
+    has_checkpoint,
+    load_snapshot,
+)
 from paretoslider.methods import METHODS, Policy, Unit
-from paretoslider.trainer import Trainer, train
+from paretoslider.trainer import Trainer
 from paretoslider.trainer.loop import snapshot_path
 
 
@@ -60,25 +67,44 @@ def read_done(unit_dir: Path) -> dict | None:
 
 
 # ---------------------------------------------------------------- training
+def make_trainer(suite: Suite, world, unit: Unit) -> Trainer:
+    """A fresh trainer of the unit on the world's base model: the unit's own kind
+    (`unit.make_trainer`, e.g. a custom loss) or the built-in one."""
+    rewards = [world.reward(name) for name in unit.objectives]
+    cfg = copy.copy(unit.cfg)
+    cfg.progress = False
+    make = getattr(unit, "make_trainer", None) or Trainer
+    return make(world.base_model(), rewards, suite.prompts, cfg, decode=world.decode,
+                snapshots=unit.snapshots)
+
+
+def _train(suite: Suite, world, unit: Unit, ckpt_dir: Path) -> Trainer:
+    trainer = make_trainer(suite, world, unit)
+    if has_checkpoint(ckpt_dir):
+        trainer.load(ckpt_dir)
+    trainer.train(checkpoint_dir=ckpt_dir)
+    return trainer
+
+
 def train_unit(suite: Suite, unit: Unit, unit_dir: Path, log_path: Path) -> dict:
     """Train one unit to completion (resuming if a checkpoint exists); returns its cost."""
     done = unit_dir / "done.json"
     summary = read_done(unit_dir)
     if summary is not None:
         return summary
+    if isinstance(unit, ExternalUnit):  # trained elsewhere: its declared cost, nothing to run
+        summary = unit.summary()
+        atomic_write_json(done, summary)
+        return summary
     world = suite.build_world()
-    rewards = [world.reward(name) for name in unit.objectives]
-    cfg = copy.copy(unit.cfg)
-    cfg.progress = False
+    cfg = unit.cfg
     try:
-        trainer = train(world.base_model(), rewards, suite.prompts, cfg, decode=world.decode,
-                        checkpoint_dir=unit_dir / "ckpt", snapshots=unit.snapshots)
+        trainer = _train(suite, world, unit, unit_dir / "ckpt")
     except CorruptCheckpointError as exc:
         warnings.warn(f"unit {unit.label} seed {cfg.seed}: {exc}; no readable checkpoint is "
                       "left, so the unit restarts from the beginning", stacklevel=1)
         shutil.rmtree(unit_dir / "ckpt")
-        trainer = train(world.base_model(), rewards, suite.prompts, cfg, decode=world.decode,
-                        checkpoint_dir=unit_dir / "ckpt", snapshots=unit.snapshots)
+        trainer = _train(suite, world, unit, unit_dir / "ckpt")
     if trainer.cost.passes == 0:
         raise RuntimeError(f"unit {unit.label}: the budget is too small for one epoch "
                            f"({trainer.epoch_passes()} passes)")
@@ -98,19 +124,16 @@ def train_unit(suite: Suite, unit: Unit, unit_dir: Path, log_path: Path) -> dict
 def load_unit(suite: Suite, world, unit: Unit, unit_dir: Path, checkpoint: float = 1.0):
     """The trained policy of a finished unit (rebuilt from the base model + its checkpoint),
     or its weights at an earlier budget fraction (`checkpoint`, one of unit.snapshots)."""
-    rewards = [world.reward(name) for name in unit.objectives]
-    cfg = copy.copy(unit.cfg)
-    cfg.progress = False
-    trainer = Trainer(world.base_model(), rewards, suite.prompts, cfg, decode=world.decode,
-                      snapshots=unit.snapshots)
+    if isinstance(unit, ExternalUnit):
+        return unit.load_model(world)
+    trainer = make_trainer(suite, world, unit)
     try:
         trainer.load(unit_dir / "ckpt")
     except CorruptCheckpointError as exc:
         warnings.warn(f"{exc}; no readable checkpoint is left, so unit {unit.label} seed "
-                      f"{cfg.seed} is trained again", stacklevel=1)
+                      f"{unit.cfg.seed} is trained again", stacklevel=1)
         shutil.rmtree(unit_dir / "ckpt")
-        trainer = Trainer(world.base_model(), rewards, suite.prompts, cfg, decode=world.decode,
-                      snapshots=unit.snapshots)
+        trainer = make_trainer(suite, world, unit)
     # after a fall back to the previous checkpoint (or none), train the missing epochs again
     # (training is deterministic); a readable final checkpoint trains nothing here
     trainer.train(checkpoint_dir=unit_dir / "ckpt")
@@ -134,14 +157,17 @@ def method_units(suite: Suite, method: str, seed: int) -> list[Unit]:
 
 
 def cell_keys(suite: Suite, method: str, seed: int) -> list[tuple[float, int, np.ndarray]]:
-    """(checkpoint, w index, w) of every cell of one (method, seed)."""
-    return [(float(f), i, w) for f in sorted(suite.checkpoints, reverse=True)
-            for i, w in enumerate(suite.eval_ws())]
+    """(checkpoint, w index, w) of every cell of one (method, seed); a method with an external
+    unit has its final weights only."""
+    external = any(isinstance(u, ExternalUnit) for u in method_units(suite, method, seed))
+    fractions = [1.0] if external else sorted(suite.checkpoints, reverse=True)
+    return [(float(f), i, w) for f in fractions for i, w in enumerate(suite.eval_ws())]
 
 
 def plan_units(suite: Suite, records: Path | None = None) -> dict[tuple[str, int], list[Unit]]:
     """Units per (method, seed), leaving out runs whose every cell is already recorded."""
-    done = rec.done_keys(records) if records is not None and records.exists() else set()
+    done = (rec.done_keys(records, suite.scorers()) if records is not None and records.exists()
+            else set())
     return {(m, seed): method_units(suite, m, seed)
             for seed in suite.seeds for m in suite.methods
             if any(rec.record_key(m, seed, w, f) not in done for f, _, w in cell_keys(suite, m, seed))}
@@ -157,6 +183,8 @@ def unit_work(suite: Suite, unit: Unit) -> int:
     """A unit's denoiser passes (its budget): the progress bar's measure of training work."""
     from paretoslider.trainer.update import epoch_passes
 
+    if isinstance(unit, ExternalUnit):
+        return 0
     if unit.cfg.budget_passes is not None:
         return int(unit.cfg.budget_passes)
     prompts = unit.cfg.prompts_per_epoch or len(suite.prompts)
@@ -173,7 +201,7 @@ def run_training(suite: Suite, paths: Paths, workers: int, threads: int, progres
     _, todo = training_todo(suite, paths)
     if not todo:
         return
-    with pool(workers, threads) as ex:
+    with pool(workers, threads, suite.imports) as ex:
         futures = {ex.submit(train_unit, suite, u, paths.unit_dir(u),
                              paths.suite_dir / "train_logs" / f"{u.label}_seed{u.cfg.seed}.jsonl"): u
                    for u in todo.values()}
@@ -190,7 +218,7 @@ def evaluate_run(suite: Suite, paths: Paths, method_name: str, seed: int, meta: 
     method = METHODS.get(method_name)()
     ctx = suite.context(seed)
     units = method_units(suite, method_name, seed)
-    done = rec.done_keys(paths.records) if paths.records.exists() else set()
+    done = rec.done_keys(paths.records, suite.scorers()) if paths.records.exists() else set()
     todo = [c for c in cell_keys(suite, method_name, seed)
             if rec.record_key(method_name, seed, c[2], c[0]) not in done]
     if not todo:
@@ -202,11 +230,16 @@ def evaluate_run(suite: Suite, paths: Paths, method_name: str, seed: int, meta: 
     scorers = {name: world.reward(name) for name in suite.scorers()}
     ranges = {k: list(s.range) for k, s in scorers.items()}
     base_images = generate(Policy(base), spec, world.decode)
+    # the base model's adherence on the same prompts and noise: the yardstick of every cell
+    base_values = score_images(base_images, spec.rows(),
+                               {k: scorers[k] for k in suite.adherence_scorers()})
     cost = _method_cost(summaries, paths, units)
     for f in sorted({c[0] for c in todo}, reverse=True):
         trained = {u.label: load_unit(suite, world, u, paths.unit_dir(u), f) for u in units}
         at = {"checkpoint": f, "passes": sum(unit_passes(paths.unit_dir(u), f) for u in units),
-              "eval_noise_seed": spec.noise_seed}
+              "eval_noise_seed": spec.noise_seed,
+              **({"base_adherence": {k: float(np.mean(v)) for k, v in base_values.items()}}
+                 if base_values else {})}
         for _, i, w in (c for c in todo if c[0] == f):
             policy = method.policy(ctx, trained, base, tuple(float(x) for x in w))
             images = generate(policy, spec, world.decode)
@@ -217,7 +250,7 @@ def evaluate_run(suite: Suite, paths: Paths, method_name: str, seed: int, meta: 
                 atomic_save(paths.suite_dir / png, strip_image(images, spec).save)
             if f == 1.0:
                 _append_sample_values(paths.suite_dir / "samples" / method_name
-                                      / f"seed{seed}.json", w, values, suite)
+                                      / f"seed{seed}.json", w, values, suite, base_values)
             rec.append_record(paths.records, _record(suite, method, seed, w, i, values, images,
                                                      base_images, spec, cost, policy, png,
                                                      {**meta, **at, **world_measures(
@@ -232,21 +265,29 @@ def _method_cost(summaries: list[dict], paths: Paths, units: list[Unit]) -> dict
     cost["wall_s"] = sum(s["cost"]["wall_seconds"] for s in summaries)
     cost["models_trained"] = cost["checkpoints"] = len(units)
     cost["checkpoint_bytes"] = sum(s["cost"]["checkpoint_bytes"] for s in summaries)
+    if any(s.get("declared") for s in summaries):  # not measured here: the tables say so
+        cost["declared"] = True
     return cost
 
 
-def _append_sample_values(path: Path, w, values: dict, suite: Suite) -> None:
-    cells = json.loads(path.read_text())["cells"] if path.exists() else []
+def _append_sample_values(path: Path, w, values: dict, suite: Suite, base: dict) -> None:
+    """Per-image scores of a cell (replacing an earlier entry of the same w) and the base
+    model's per-image adherence on the same rows."""
+    side = json.loads(path.read_text()) if path.exists() else {}
+    cells = [c for c in side.get("cells", []) if c["w"] != [float(x) for x in w]]
+    judges = dict.fromkeys([*suite.heldout, *suite.adherence_scorers()])
     cells.append({"w": [float(x) for x in w],
                   "rewards": {k: values[k].tolist() for k in suite.objectives},
-                  "judges": {k: values[k].tolist() for k in suite.heldout}})
-    atomic_write_json(path, {"cells": cells})
+                  "judges": {k: values[k].tolist() for k in judges}})
+    if base:
+        side["base"] = {k: v.tolist() for k, v in base.items()}
+    atomic_write_json(path, {**side, "cells": cells})
 
 
 def _record(suite, method, seed, w, i, values, images, base_images, spec, cost, policy, png, meta,
             ranges):
     means = {k: float(np.mean(v)) for k, v in values.items()}
-    judges = [*suite.heldout] + ([suite.adherence] if suite.adherence else [])
+    judges = dict.fromkeys([*suite.heldout, *suite.adherence_scorers()])
     return {
         "suite": suite.name, "method": method.name, "seed": int(seed),
         "w": [float(x) for x in w], "w_index": i,
@@ -264,7 +305,7 @@ def _record(suite, method, seed, w, i, values, images, base_images, spec, cost, 
 
 def cells_todo(suite: Suite, records: Path) -> int:
     """Cells of the suite not recorded yet."""
-    done = rec.done_keys(records) if records.exists() else set()
+    done = rec.done_keys(records, suite.scorers()) if records.exists() else set()
     return sum(rec.record_key(m, s, w, f) not in done for s in suite.seeds for m in suite.methods
                for f, _, w in cell_keys(suite, m, s))
 
@@ -275,10 +316,11 @@ def run_evaluation(suite: Suite, paths: Paths, workers: int, threads: int, meta:
     `progress` (a tqdm bar) advances by the passes of the cells each (method, seed) recorded."""
     jobs = [(m, s) for s in suite.seeds for m in suite.methods]
     new = 0
-    with pool(workers, threads) as ex:
+    with pool(workers, threads, suite.imports) as ex:
         futures = [ex.submit(evaluate_run, suite, paths, m, s, meta) for m, s in jobs]
         for fut in as_completed(futures):
             new += fut.result()
             if progress is not None:
                 progress.update(fut.result() * cell_work(suite))
+    rec.drop_superseded(paths.records)  # cells evaluated again for a scorer they lacked
     return new

@@ -136,16 +136,54 @@ def record_key(method: str, seed: int, w: Sequence[float], checkpoint: float = 1
     return key if checkpoint == 1.0 else (*key, checkpoint)
 
 
-def done_keys(records: str | os.PathLike | Iterable[Mapping[str, Any]]) -> set[RecordKey]:
-    """Keys of the cells already recorded (from a path or from loaded records)."""
+def _key(rec: Mapping[str, Any]) -> RecordKey:
+    return record_key(rec["method"], rec["seed"], rec["w"], rec.get("checkpoint", 1.0))
+
+
+def scored(rec: Mapping[str, Any]) -> set[str]:
+    """Names of the scorers a record holds a value for."""
+    return {k for group in ("rewards", "judges") for k, v in (rec.get(group) or {}).items()
+            if v is not None}
+
+
+def done_keys(records: str | os.PathLike | Iterable[Mapping[str, Any]],
+              scorers: Iterable[str] | None = None) -> set[RecordKey]:
+    """Keys of the cells already recorded (from a path or from loaded records). With
+    `scorers`, a cell whose record lacks one of them (a scorer the suite gained after it was
+    recorded) is not done: it is evaluated again, and its new record supersedes the old."""
     if isinstance(records, (str, os.PathLike)):
         records = read_records(records)
-    return {record_key(r["method"], r["seed"], r["w"], r.get("checkpoint", 1.0)) for r in records}
+    need = set(scorers or ())
+    return {_key(r) for r in records if need <= scored(r)}
+
+
+def drop_superseded(path: str | os.PathLike) -> int:
+    """Keep only the last record of each cell (a re-evaluated cell appends a new one); returns
+    how many were dropped. Call it only while no other process appends (the file is
+    rewritten atomically)."""
+    records = read_records(path)
+    last = {_key(r): i for i, r in enumerate(records)}
+    if len(last) == len(records):
+        return 0
+    from paretoslider.checkpoint import atomic_write
+
+    kept = [r for i, r in enumerate(records) if last[_key(r)] == i]
+    text = "".join(json.dumps(r, default=_to_json, allow_nan=False, separators=(",", ":")) + "\n"
+                   for r in kept)
+    atomic_write(Path(path), text.encode("utf-8"))
+    return len(records) - len(kept)
+
+
+# Suite keys that only add scorers: a cell recorded without them keeps every value it has and
+# a rerun scores what it lacks (`done_keys`), so they do not make another configuration.
+SCORER_ONLY_KEYS = ("adherence_extra",)
 
 
 def config_hash(config: Mapping[str, Any]) -> str:
-    """Stable sha256 of a configuration: JSON with sorted keys, so dict order is irrelevant."""
-    text = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
+    """Stable sha256 of a configuration: JSON with sorted keys, so dict order is irrelevant;
+    the SCORER_ONLY_KEYS of its top level are left out."""
+    kept = {k: v for k, v in config.items() if k not in SCORER_ONLY_KEYS}
+    text = json.dumps(kept, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 

@@ -5,7 +5,8 @@
 
 The first form reads `<results_dir>/<suite>/records.jsonl` and its side files and writes
 leaderboard.{md,csv,tex}, per_run.csv, comparisons.csv, blend_by_w.csv, budget.csv (with
-checkpoints) and figures/*.png beside them. Regret needs an oracle: the suite's own records
+checkpoints), figures/*.png and the web page index.html beside them, and
+`<results_dir>/index.html` linking every suite's page. Regret needs an oracle: the suite's own records
 of method "oracle", else `<results_dir>/<oracle>/records.jsonl` (the `oracle=` argument, the
 suite config's `oracle` key, or `<suite>_oracle`). The second form draws HV,
 controllability and cost against the number of objectives from several suites' records,
@@ -26,14 +27,25 @@ import yaml
 from bench import budget, figures, image_figures
 from bench.aggregate import ORACLE, Analysis, analyse, leaderboard
 from bench.files import atomic_save
+from bench.html import write_index, write_suite_page
 from bench.known_answers import known_answer_section
 from bench.paired import COMPARED, comparisons
 from bench.records import read_records
 from bench.sidefiles import load_train_logs, note
-from bench.tables import NA, blend_section, budget_sections, comparison_section, fmt, write_tables
+from bench.tables import (
+    NA,
+    blend_section,
+    budget_sections,
+    comparison_section,
+    fmt,
+    sections,
+    write_tables,
+)
+from bench.targets import write_targets
 
 DEFAULT_RESULTS = Path("results")
 SUITE_CONF = Path(__file__).resolve().parent / "conf" / "suite"
+SUITE_FILE = "suite.yaml"  # the composed suite a run used, written by bench.run
 
 
 def load_suite(suite_dir: str | Path) -> list[dict]:
@@ -45,9 +57,12 @@ def load_suite(suite_dir: str | Path) -> list[dict]:
     return records
 
 
-def suite_settings(name: str) -> dict[str, Any]:
-    """The suite's config file as a dict ({} when there is none or it is unreadable)."""
-    path = SUITE_CONF / f"{name}.yaml"
+def suite_settings(name: str, suite_dir: Path | None = None) -> dict[str, Any]:
+    """The suite's settings as a dict: the `suite.yaml` that `bench.run` wrote beside the
+    records (what ran, overrides included), else the config file of that name ({} when there
+    is none or it is unreadable)."""
+    written = None if suite_dir is None else Path(suite_dir) / SUITE_FILE
+    path = written if written is not None and written.is_file() else SUITE_CONF / f"{name}.yaml"
     try:
         raw = yaml.safe_load(path.read_text()) if path.is_file() else {}
     except (OSError, yaml.YAMLError):
@@ -123,16 +138,18 @@ def build_report(suite_dir: str | Path, ref_point: Sequence[float] | None = None
 
     `ref_point` (normalised, one entry per objective) overrides the hypervolume reference
     the records carry (their `ref_point`, else the origin); `oracle` names the oracle suite.
-    Returns {"leaderboard", "comparisons", "budget": DataFrames, "tables", "figures": paths}.
+    Returns {"leaderboard", "comparisons", "budget": DataFrames, "tables", "figures",
+    "pages": paths}.
     """
     suite_dir = Path(suite_dir)
     records = load_suite(suite_dir)
     name = records[0].get("suite", suite_dir.name)
-    settings = suite_settings(name)
+    settings = suite_settings(name, suite_dir)
     oracle_records, oracle_dir = find_oracle(suite_dir, records, settings, oracle)
     analysis = analyse(records, suite_dir, ref_point, oracle_records or None,
                        oracle_dir=oracle_dir)
     board = leaderboard(analysis.per_run, analysis.replicates, analysis.ref)
+    board["cost_declared"] = board["method"].isin(declared_methods(records))
     comp = comparisons(analysis.per_run, analysis.replicates)
     curve = (budget.curves(records, analysis.context) if budget.has_checkpoints(records)
              else pd.DataFrame())
@@ -152,8 +169,17 @@ def build_report(suite_dir: str | Path, ref_point: Sequence[float] | None = None
             atomic_save(suite_dir / file,
                         lambda tmp, f=frame: f.to_csv(tmp, index=False, na_rep=NA))
             tables.append(suite_dir / file)
+    figs = build_figures(suite_dir, records, analysis.per_run, curve)
+    # the page shows the same sections as leaderboard.md
+    pages = [write_suite_page(suite_dir, f"Leaderboard: {name}", sections(board, info, extra),
+                              records, figs, analysis.counts), write_index(suite_dir.parent)]
     return {"leaderboard": board, "comparisons": comp, "budget": table, "tables": tables,
-            "figures": build_figures(suite_dir, records, analysis.per_run, curve)}
+            "figures": figs, "pages": pages}
+
+
+def declared_methods(records: Sequence[dict]) -> set[str]:
+    """Methods whose cost was declared by their authors (a model trained elsewhere)."""
+    return {r["method"] for r in records if (r.get("cost") or {}).get("declared")}
 
 
 def oracle_note(analysis: Analysis, oracle_dir: Path | None) -> str:
@@ -169,17 +195,23 @@ def oracle_note(analysis: Analysis, oracle_dir: Path | None) -> str:
 
 
 def build_scaling_report(suite_dirs: Sequence[str | Path], out_dir: str | Path) -> Path:
-    """HV / controllability / cost versus the number of objectives, over several suites.
+    """HV / controllability / cost over several suites (the parts of a composite suite).
 
-    Each suite's leaderboard is recomputed from its records, keyed by its number of
-    objectives; the figure goes to `<out_dir>/figures/scaling.png`.
+    Each suite's leaderboard is recomputed from its records; `<out_dir>/targets.md` gives
+    per-objective Spearman and vertex scores per part (`bench.targets`). Where the parts
+    differ in their number of objectives, `<out_dir>/figures/scaling.png` plots the metrics
+    against M (one part per M); returns the figure, else the targets table.
     """
-    boards = {}
+    boards, parts = {}, {}
     for suite_dir in suite_dirs:
         records = load_suite(suite_dir)
         found = analyse(records, suite_dir, resamples=200)
-        boards[len(records[0]["objectives"])] = leaderboard(found.per_run, found.replicates,
-                                                            found.ref)
+        board = leaderboard(found.per_run, found.replicates, found.ref)
+        boards.setdefault(len(records[0]["objectives"]), board)
+        parts[Path(suite_dir).name] = (records, board)
+    table = write_targets(parts, out_dir)
+    if len(boards) < 2:
+        return table
     return figures.scaling_plot(boards, Path(out_dir) / "figures" / "scaling.png")
 
 
@@ -217,7 +249,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(__doc__)
         return 2
     out = build_report(results / args["suite"], oracle=args.get("oracle"))
-    for path in [results / args["suite"] / "per_run.csv", *out["tables"], *out["figures"]]:
+    for path in [results / args["suite"] / "per_run.csv", *out["tables"], *out["figures"],
+                 *out["pages"]]:
         print(f"wrote {path}")
     return 0
 

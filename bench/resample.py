@@ -5,18 +5,25 @@ A replicate redraws, independently in each distinct point (class of cells with t
 images), N of the run's N images with replacement; every scorer of a drawn image moves with
 it. The metrics below are then recomputed from the replicate's per-w means and per-image
 scores. Without a per-sample side file a run has only its observed numbers.
+
+Prompt adherence is resampled the same way, per adherence scorer (`adherence_metrics`): mean
+over w, worst w, and the share of w more than BELOW_BASE_MARGIN below the base model's
+adherence on the same prompts and noise (the base's images redrawn with the cell's rows).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from bench import controllability as ctl
 from bench import metrics
 from bench.runs import SPACES, Run, to_unit, w_key
+from bench.sidefiles import load_sample_values
 
 SWEEP_METRICS = ("hv", "hv_norm", "hv_matched", "cu", "spearman", "monotonicity", "blend",
                  "neither", "one_style", "regret_mean", "regret_worst")
@@ -95,7 +102,10 @@ def sweep_metrics(run: Run, means: dict[str, np.ndarray], samples: dict[str, np.
         hv = metrics.hypervolume_batch(r, ctx.ref)
         box = metrics.ideal_box_volume(ctx.ref, ctx.high.get(space))
         utility = np.sum(run.ws[None] * r, axis=2)
-        found = {"hv": hv, "hv_norm": hv / box if box > 0 else nan, "hv_matched": matched[space],
+        high = ctx.high.get(space)
+        inside = hv if high is None else metrics.hypervolume_batch(np.minimum(r, high), ctx.ref)
+        found = {"hv": hv, "hv_norm": inside / box if box > 0 else nan,
+                 "hv_matched": matched[space],
                  "cu": utility.mean(axis=1), "spearman": nan, "monotonicity": nan,
                  "blend": nan, "neither": nan, "one_style": nan}
         if run.w_dependent:
@@ -134,3 +144,86 @@ def oracle_utility(runs: list[Run], b: int, rng: np.random.Generator
         observed = dict(zip(keys, np.nanmean(point, axis=0), strict=True))
         out[space] = (observed, {k: boot[:, j] for j, k in enumerate(keys)})
     return out
+
+
+# ---------------------------------------------------------------- prompt adherence
+# per adherence scorer: mean over w, worst w, share of w below the base, the base's own
+ADHERENCE_METRICS = ("adherence", "adherence_worst", "below_base", "base_adherence")
+BELOW_BASE_MARGIN = 0.05  # the tuning's allowance for lost adherence (conf/tune.yaml)
+
+
+def adherence_columns(columns: Iterable[str]) -> list[str]:
+    """The per-scorer adherence columns (`<metric>:<scorer>`) among `columns`."""
+    return [c for c in columns if isinstance(c, str) and c.partition(":")[0] in ADHERENCE_METRICS
+            and c.partition(":")[2]]
+
+
+@dataclass
+class Adherence:
+    """A run's adherence scores: cell means (C, A) and the base's (A,) from its records, and
+    per-image scores (C, N, A) and the base's (N, A) where its side file holds them."""
+
+    names: list[str]
+    means: np.ndarray
+    base: np.ndarray
+    samples: np.ndarray | None = None
+    base_samples: np.ndarray | None = None
+
+
+def _side_base(suite_dir: Path, method: str, seed: int) -> dict:
+    path = Path(suite_dir) / "samples" / method / f"seed{seed}.json"
+    try:
+        return json.loads(path.read_text()).get("base") or {}
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def adherence_of(run: Run, suite_dir: str | Path | None = None) -> Adherence | None:
+    """The run's adherence scorers (judges that are no held-out twin) that every cell holds."""
+    first = run.records[0]
+    names = [k for k in first.get("judges", {}) if k not in first.get("heldout", [])
+             and all((r.get("judges") or {}).get(k) is not None for r in run.records)]
+    if not names:
+        return None
+    means = np.array([[float(r["judges"][k]) for k in names] for r in run.records])
+    given = [r.get("base_adherence") or {} for r in run.records]
+    base = np.array([next((float(g[k]) for g in given if g.get(k) is not None), np.nan)
+                     for k in names])
+    out = Adherence(names, means, base)
+    if suite_dir is None:
+        return out
+    cells = {w_key(c.w): c for c in load_sample_values(Path(suite_dir), run.method, run.seed)
+             or []}
+    side = _side_base(Path(suite_dir), run.method, run.seed)
+    try:
+        per = [np.stack([cells[w_key(r["w"])].judges[k] for k in names], axis=-1)
+               for r in run.records]
+        base_samples = np.stack([np.asarray(side[k], dtype=float) for k in names], axis=-1)
+        samples = np.stack(per)
+    except (KeyError, ValueError):  # side file absent, older than a scorer, or ragged
+        return out
+    if samples.shape[1:] == base_samples.shape:
+        out.samples, out.base_samples = samples, base_samples
+    return out
+
+
+def adherence_metrics(run: Run, adh: Adherence | None, b: int = 0,
+                      rng: np.random.Generator | None = None) -> dict[str, np.ndarray]:
+    """`<metric>:<scorer>` -> (B,) values: observed (b = 0, or without per-image scores: B = 1)
+    or B replicates that redraw each class's images, and the base's on the same rows."""
+    if adh is None:
+        return {}
+    if b == 0 or adh.samples is None:
+        cells, base = adh.means[None], np.broadcast_to(adh.base, adh.means.shape)[None]
+        own_base = adh.base[None]
+    else:
+        n = adh.samples.shape[1]
+        drawn = rng.integers(0, n, size=(b, int(run.classes.max()) + 1, n))[:, run.classes]
+        cells = adh.samples[np.arange(len(run.records))[None, :, None], drawn].mean(axis=2)
+        base = adh.base_samples[drawn].mean(axis=2)  # (B, C, A), paired with each cell
+        own_base = adh.base_samples[drawn[:, 0]].mean(axis=1)
+    below = np.where(np.isnan(base), np.nan, cells < base - BELOW_BASE_MARGIN)
+    found = {"adherence": cells.mean(axis=1), "adherence_worst": cells.min(axis=1),
+             "below_base": below.mean(axis=1), "base_adherence": own_base}
+    return {f"{metric}:{name}": found[metric][:, j] for metric in ADHERENCE_METRICS
+            for j, name in enumerate(adh.names)}

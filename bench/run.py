@@ -4,6 +4,8 @@ Results go to `runs/<suite>/` (git-ignored) and are compared at the end with the
 reference in `results/<suite>/`; `results_dir=results` regenerates the reference itself.
 Runs are resumable: finished training units and recorded cells are skipped, so the same
 command after an interruption (Ctrl-C, or a kill) picks up where it stopped.
+`imports=[my_pkg.my_method]` names modules of one's own (methods, rewards, worlds) that every
+process imports first (the suite's `imports` key; see docs/extending.md).
 """
 from __future__ import annotations
 
@@ -41,25 +43,41 @@ def run(cfg: DictConfig) -> None:
         run_suite(raw, cfg, Path(cfg.results_dir), REFERENCE)
         return
     root = Path(cfg.results_dir) / raw["name"]
-    parts = [compose_part(name, raw.get("overrides", {})) for name in raw["parts"]]
+    parts = [compose_part(part, part_overrides(raw)) for part in raw["parts"]]
     for part in parts:
         run_suite(part, cfg, root, REFERENCE / raw["name"])
     build_scaling_report([root / p["name"] for p in parts], root)
     print(f"scaling report written to {root}")
 
 
-def compose_part(name: str, overrides: dict) -> dict:
+def part_overrides(raw: dict) -> dict:
+    """What a composite suite changes in each part: its `overrides`, and its `imports`."""
+    overrides = dict(raw.get("overrides") or {})
+    if raw.get("imports"):
+        overrides["imports"] = list(raw["imports"])
+    return overrides
+
+
+def compose_part(part: str | dict, overrides: dict) -> dict:
+    """A part of a composite suite: a suite name, or {suite, name, overrides} (a variant of a
+    suite under its own name, e.g. an ablation's setting); the composite's `overrides` first,
+    the part's own on top."""
+    spec = {"suite": part} if isinstance(part, str) else dict(part)
+    name = spec.get("suite")
     if name not in known_suites():
         sys.exit(f"error: unknown part suite {name!r}; known: {', '.join(known_suites())}")
-    part = OmegaConf.merge(OmegaConf.load(CONF / "suite" / f"{name}.yaml"), overrides)
-    return OmegaConf.to_container(part, resolve=True)
+    own = {**spec.get("overrides", {}), **({"name": spec["name"]} if "name" in spec else {})}
+    merged = OmegaConf.merge(OmegaConf.load(CONF / "suite" / f"{name}.yaml"), overrides, own)
+    return OmegaConf.to_container(merged, resolve=True)
 
 
 def run_suite(raw: dict, cfg: DictConfig, results_root: Path, reference_root: Path) -> None:
+    import yaml
     from tqdm import tqdm
 
     from bench import records as rec
     from bench.compare import print_comparison
+    from bench.files import atomic_text
     from bench.jobs import (
         Paths,
         cell_work,
@@ -69,7 +87,7 @@ def run_suite(raw: dict, cfg: DictConfig, results_root: Path, reference_root: Pa
         training_todo,
         unit_work,
     )
-    from bench.report import build_report
+    from bench.report import SUITE_FILE, build_report
     from bench.suite import check_same_config, check_writable, load_suite
 
     only = list(cfg.only_methods) if cfg.only_methods else None
@@ -82,6 +100,8 @@ def run_suite(raw: dict, cfg: DictConfig, results_root: Path, reference_root: Pa
     world_id = suite.build_world().fingerprint()  # base model and judges
     config_hash = rec.config_hash({**raw, "world_fingerprint": world_id})
     check_same_config(suite_dir / "records.jsonl", config_hash)
+    # the settings that ran (a composite's overrides included), for the report's header
+    atomic_text(suite_dir / SUITE_FILE, yaml.safe_dump(raw, sort_keys=False))
     # trained units are reusable only with the same base model
     cache = Path(cfg.cache_dir) / results_root.name / suite.name
     paths = Paths(suite_dir, cache / world_id)
@@ -105,13 +125,13 @@ def run_suite(raw: dict, cfg: DictConfig, results_root: Path, reference_root: Pa
                   smoothing=0.05) as bar:
             run_training(suite, paths, cfg.workers, cfg.threads, progress=bar)
             new_cells = run_evaluation(suite, paths, cfg.workers, cfg.threads, meta, progress=bar)
+    if new_cells:  # run.json names the invocation that produced the records, not a no-op rerun
+        # written before the report, whose web page shows it (wall time: training + evaluation)
+        write_provenance(suite_dir, meta, time.perf_counter() - start)
     if cfg.report:
         build_report(suite_dir)
         print(f"report written to {suite_dir}")
-    wall = time.perf_counter() - start
-    if new_cells:  # run.json names the invocation that produced the records, not a no-op rerun
-        write_provenance(suite_dir, meta, wall)
-    print(f"total wall time {wall:.0f} s")
+    print(f"total wall time {time.perf_counter() - start:.0f} s")
     if cfg.report:
         print_comparison(suite_dir, reference_root / suite.name)
 
@@ -136,21 +156,23 @@ def write_provenance(suite_dir: Path, meta: dict, wall: float) -> None:
 def _hydra_main(cfg: DictConfig) -> None:
     from bench.suite import SuiteError
     from paretoslider.checkpoint import CheckpointMismatchError, CorruptCheckpointError
-    from paretoslider.registry import UnknownNameError
+    from paretoslider.registry import PluginError, UnknownNameError
 
     try:
         run(cfg)
-    except (SuiteError, UnknownNameError, CheckpointMismatchError, CorruptCheckpointError,
-            FileNotFoundError, FloatingPointError) as exc:
+    except (SuiteError, UnknownNameError, PluginError, CheckpointMismatchError,
+            CorruptCheckpointError, FileNotFoundError, FloatingPointError) as exc:
         sys.exit(f"error: {exc}")
 
 
 def main() -> None:
+    from bench.plugins import rewrite_imports_argument
     from bench.settings import SettingsError, check_command_line
     from paretoslider.cli import one_line_warnings
 
     one_line_warnings()
-    argv = sys.argv[1:]
+    argv = rewrite_imports_argument(sys.argv[1:])
+    sys.argv[1:] = argv  # Hydra reads sys.argv
     try:
         check_suite_argument(argv)
         # Hydra's own flags (--help, --cfg job, ...) go to Hydra unchecked

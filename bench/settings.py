@@ -136,9 +136,9 @@ def check_command_line(argv: list[str]) -> None:
             if parts is None:
                 load_suite(suite, settings.only_methods)
                 continue
-            from bench.run import compose_part
+            from bench.run import compose_part, part_overrides
 
             for name in parts:
-                load_suite(compose_part(name, suite.get("overrides", {})), settings.only_methods)
+                load_suite(compose_part(name, part_overrides(suite)), settings.only_methods)
         except SuiteError as exc:
             raise SettingsError(str(exc)) from None

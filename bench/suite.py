@@ -13,8 +13,11 @@ import numpy as np
 
 import baselines  # noqa: F401  (registers the baseline methods)
 from bench.evaluate import EvalSpec
+from bench.plugins import import_modules
 from paretoslider.methods import METHODS, SuiteContext
 from paretoslider.preferences import eval_grid, validate_w
+from paretoslider.registry import PluginError
+from paretoslider.rewards.base import REWARDS
 from paretoslider.trainer.config import TrainConfig
 from paretoslider.worlds import WORLDS, build_world
 
@@ -38,6 +41,8 @@ class Suite:
     budget: dict
     trainer: dict
     adherence: str | None = None
+    # further prompt-adherence scorers, evaluated and reported beside `adherence`
+    adherence_extra: list[str] = field(default_factory=list)
     world: str = "shapes"
     world_options: dict = field(default_factory=dict)
     method_options: dict = field(default_factory=dict)
@@ -45,6 +50,7 @@ class Suite:
     checkpoints: list[float] = field(default_factory=lambda: [1.0])  # budget fractions evaluated
     ideal_box: dict | None = None  # {"train": [[lo, hi], ...], "heldout": ...}, normalised
     oracle: str | None = None  # the suite holding this one's oracle runs
+    imports: list[str] = field(default_factory=list)  # modules every process imports first
 
     @property
     def M(self) -> int:
@@ -82,12 +88,15 @@ class Suite:
             eval_grid=[tuple(float(x) for x in w) for w in self.eval_ws()],
         )
 
+    def adherence_scorers(self) -> list[str]:
+        """The prompt-adherence scorers: `adherence` first, then `adherence_extra`."""
+        return list(dict.fromkeys([*([self.adherence] if self.adherence else []),
+                                   *self.adherence_extra]))
+
     def scorers(self) -> list[str]:
         """Every reward the evaluation scores: training objectives, held-out twins, adherence."""
         names = [*self.objectives, *self.heldout]
-        if self.adherence and self.adherence not in names:
-            names.append(self.adherence)
-        return names
+        return names + [n for n in self.adherence_scorers() if n not in names]
 
 
 def _check_names(kind: str, names: list[str], registry) -> None:
@@ -103,6 +112,12 @@ def load_suite(raw: dict[str, Any], only_methods: list[str] | None = None) -> Su
     extra = sorted(set(raw) - allowed)
     if extra:
         raise SuiteError(f"unknown suite keys {extra}; allowed: {sorted(allowed)}")
+    try:  # first: the modules may register the methods, rewards or world the suite names
+        import_modules(raw.get("imports"))
+        for registry in (METHODS, WORLDS, REWARDS):  # installed entry points, loaded now
+            registry.load_plugins()
+    except PluginError as exc:
+        raise SuiteError(str(exc)) from None
     try:
         suite = Suite(**raw)
     except TypeError as exc:
@@ -121,6 +136,14 @@ def _validate(s: Suite) -> None:
         world = s.build_world()
     except (TypeError, ValueError) as exc:
         raise SuiteError(f"world_options: {exc}") from None
+    if not isinstance(s.adherence_extra, list) or not all(
+            isinstance(n, str) and n for n in s.adherence_extra):
+        raise SuiteError(f"adherence_extra must be a list of reward names, got "
+                         f"{s.adherence_extra!r}")
+    trained = [n for n in s.adherence_scorers() if n in s.objectives]
+    if trained:  # an adherence measure that training optimises can be gamed unseen
+        raise SuiteError(f"adherence scorer {', '.join(map(repr, trained))} is also an "
+                         "objective; adherence is measured by scorers training never sees")
     known = world.reward_names()
     unknown = [n for n in s.scorers() if n not in known]
     if unknown:
@@ -161,6 +184,23 @@ def _validate(s: Suite) -> None:
         s.train_config()
     except (TypeError, ValueError) as exc:
         raise SuiteError(f"trainer: {exc}") from None
+    _validate_units(s)
+
+
+def _validate_units(s: Suite) -> None:
+    """Each method's runs for each seed can be planned: its registered name matches the one
+    its records will carry, its budget pays for an epoch, its external files exist."""
+    for name in s.methods:
+        method = METHODS.get(name)()
+        if method.name != name:
+            raise SuiteError(f"method registered as {name!r} calls itself {method.name!r}; "
+                             "set its `name` to the registered name")
+        for seed in s.seeds:
+            try:
+                method.units(s.context(seed))
+            except (ValueError, TypeError, KeyError, OSError) as exc:
+                why = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+                raise SuiteError(f"method {name}: {why}") from None
 
 
 def _validate_evaluation(s: Suite) -> None:

@@ -18,6 +18,7 @@ import pandas as pd
 
 from bench.controllability import MONOTONE_TOL, SHOWS_THRESHOLD
 from bench.files import atomic_save, atomic_text
+from bench.resample import BELOW_BASE_MARGIN
 from bench.stats import LEVEL, RESAMPLES
 
 NA = "n/a"
@@ -42,6 +43,10 @@ QUALITY_COST = [("adherence", "Adherence"), ("diversity", "Diversity"), ("drift"
                 ("checkpoints", "Checkpoints"), ("checkpoint_bytes", "Ckpt bytes"),
                 ("slider_change_cost", "Slider change cost")]
 IDENTICAL = "‡"
+# a cost the harness did not measure (a model trained elsewhere): marked in every table
+DECLARED = "declared"
+DECLARABLE = {"passes", "train_images", "forward_passes", "backward_passes", "optimizer_steps",
+              "wall_s"}
 
 
 @dataclass
@@ -103,6 +108,8 @@ def metric_section(board: pd.DataFrame, title: str, cols: Sequence[tuple[str, st
         cells = [(method_label(row), False)]
         for col, _ in cols:
             text = cell_text(row, col, dash, spread)
+            if col in DECLARABLE and text != NA and bool(row.get("cost_declared", False)):
+                text += f" ({DECLARED})"
             cells.append((text, bool(row.get(f"{col}_best", False)) and text != NA))
         body.append(cells)
     return Section(title, ["Method"] + [h for _, h in cols], body)
@@ -130,6 +137,10 @@ def headline_notes(board: pd.DataFrame, info: Mapping[str, Any]) -> list[str]:
         f"Regret: oracle's w.r minus the method's at each evaluation w (held-out, normalised); "
         f"mean and worst over w. {info.get('oracle_note', '')}".strip(),
     ]
+    declared = board.loc[board["cost_declared"], "method"] if "cost_declared" in board else []
+    if len(declared):
+        notes.append(f"({DECLARED}): {', '.join(map(str, declared))} trained elsewhere; its "
+                     "cost is what its authors declare, not measured by this harness.")
     same = [str(m) for m, n, d in zip(board["method"], board["n_seeds"],
                                       board["n_distinct_seeds"], strict=True) if d < n]
     if same:
@@ -139,12 +150,59 @@ def headline_notes(board: pd.DataFrame, info: Mapping[str, Any]) -> list[str]:
     return notes
 
 
+# short names of the shapes world's adherence scorers in table headers (others: their name)
+SCORER_LABELS = {"adherence_heldout": "classifier", "adherence_shape": "silhouette"}
+
+
+def adherence_scorers(board: pd.DataFrame) -> list[str]:
+    """The adherence scorers the leaderboard has per-scorer columns for (`adherence:<name>`)."""
+    return [c.partition(":")[2] for c in board.columns
+            if c.startswith("adherence:") and f"{c}_ci_low" in board.columns]
+
+
+def headline_columns(board: pd.DataFrame) -> list[tuple[str, str]]:
+    """HEADLINE with, after mean adherence, each adherence scorer's worst w and share of w
+    below the base model."""
+    extra = [(f"{col}:{name}", f"{head} ({SCORER_LABELS.get(name, name)})")
+             for name in adherence_scorers(board)
+             for col, head in (("adherence_worst", "Worst w"), ("below_base", "Below base"))]
+    at = [c for c, _ in HEADLINE].index("adherence") + 1
+    return [*HEADLINE[:at], *extra, *HEADLINE[at:]]
+
+
+def adherence_section(board: pd.DataFrame) -> Section | None:
+    """Every adherence scorer's mean, worst w, share of w below the base model and the base's
+    own adherence; None without per-scorer columns."""
+    names = adherence_scorers(board)
+    if not names:
+        return None
+    cols = [(f"{col}:{name}", f"{head} ({SCORER_LABELS.get(name, name)})") for name in names
+            for col, head in (("adherence", "Mean"), ("adherence_worst", "Worst w"),
+                              ("below_base", "Below base"), ("base_adherence", "Base"))]
+    sec = metric_section(board, "Prompt adherence (held-out scorers)", cols, spread=False)
+    labels = "; ".join(f"{SCORER_LABELS.get(n, n)} = {n}" for n in names)
+    sec.notes = [
+        (f"Scorers: {labels} (classifier: the held-out shape classifier; silhouette: the "
+         "prompted shape's silhouette fitted to the image, no network). Mean: over w; Worst w: "
+         "the lowest per-w mean (the method's worst preference); Below base: share of w whose "
+         f"mean is more than {BELOW_BASE_MARGIN} below the base model's on the same prompts "
+         "and noise, seed by seed; Base: the base model's adherence."),
+        ("Intervals: bootstrap over seeds and images, the base's images redrawn with the same "
+         "rows as each cell's; seeds only where a run's per-image file lacks the scores.")]
+    return sec
+
+
 def headline_section(board: pd.DataFrame, info: Mapping[str, Any]) -> Section:
     """The first table: held-out judges, main metric first, settings and counts above it."""
-    sec = metric_section(board, "Headline: held-out judges", HEADLINE, spread=False)
+    sec = metric_section(board, "Headline: held-out judges", headline_columns(board),
+                         spread=False)
     sec.above = [f"Main metric: held-out HV at matched cardinality (HV matched). "
                  f"{info.get('settings', '')}".strip()]
     sec.notes = headline_notes(board, info)
+    if adherence_scorers(board):
+        sec.notes.append(f"Worst w: adherence at the method's worst preference; Below base: "
+                         f"share of w more than {BELOW_BASE_MARGIN} below the base model's "
+                         "adherence (table 'Prompt adherence').")
     return sec
 
 
@@ -268,13 +326,15 @@ def sections(board: pd.DataFrame, info: Mapping[str, Any] | None = None,
     notes = [(f"Monotonicity: share of neighbouring-w checks where the asked-for reward rises "
              f"and the other falls by more than {MONOTONE_TOL} (flat steps count as wrong). "
              "Jump/range: largest change between neighbouring w divided by the sweep's range, "
-             "max over objectives (1 = a switch in one step). HV norm = HV / prod_m(hi_m - "
-             "ref_m), hi the suite's declared ideal box's upper corner (1 without one).")]
+             "max over objectives (1 = a switch in one step). HV norm: HV of the points "
+             "clipped to the suite's ideal box [ref, hi] divided by its volume prod_m(hi_m - "
+             "ref_m), in [0, 1]; hi from `python -m bench.calibrate` (1 without one).")]
     full = [metric_section(board, "Held-out judges (all metrics)", held),
             metric_section(board, "Training rewards (all metrics)", FRONT),
             metric_section(board, "Quality and cost", QUALITY_COST)]
     full[0].notes = notes
-    return [headline_section(board, info), *[s for s in extra if s is not None], *full]
+    return [headline_section(board, info),
+            *[s for s in (adherence_section(board), *extra) if s is not None], *full]
 
 
 def write_tables(board: pd.DataFrame, out_dir: str | Path, title: str = "Leaderboard",

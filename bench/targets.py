@@ -75,9 +75,9 @@ def _fmt(mean, lo, hi) -> str:
 def targets_markdown(table: pd.DataFrame) -> str:
     """The table as Markdown, one block per part."""
     out = ["# Per-objective controllability (held-out judges, final checkpoint)", "",
-           "Mean over seeds [95% bootstrap interval over seeds]. Spearman(w_m, r_m) over the "
-           "preference grid; Vertex: r_m at w = e_m (normalised). HV norm: the leaderboard's "
-           "held-out HV norm of the method.", ""]
+           ("Mean over seeds [95% bootstrap interval over seeds]. Spearman(w_m, r_m) over the "
+            "preference grid; Vertex: r_m at w = e_m (normalised). HV norm: the leaderboard's "
+            "held-out HV norm of the method."), ""]
     for part, rows in table.groupby("part", sort=False):
         out += [f"## {part} (M = {rows['M'].iloc[0]}, {int(rows['seeds'].max())} seeds)", "",
                 "| Method | Objective | Spearman | Vertex | HV norm |", "|---|---|---|---|---|"]

@@ -1,7 +1,8 @@
 """Rewards of the shapes world (and the registry real-scale rewards join).
 
 Importing this package registers every built-in reward: the style judges and prompt
-adherence (`judges`), their held-out twins, and the measured properties of the image
+adherence (`judges`), their held-out twins, prompt adherence measured from the silhouette
+with no network (`silhouette`, evaluation only), and the measured properties of the image
 (`measures`, `photometric`, `figure`), each with a held-out twin measured another way.
 """
 # registers the built-ins; clip_rewards, imagereward and remote are the real-scale rewards
@@ -13,6 +14,7 @@ from paretoslider.rewards import (  # noqa: F401
     measures,
     photometric,
     remote,
+    silhouette,
 )
 from paretoslider.rewards.base import REWARDS, Reward, build_reward, normalise
 

@@ -4,24 +4,33 @@ Scores base-model samples with every registered reward and reports how good the 
 what the base model produces (shape accuracy, dominant-style fractions), how the rewards
 correlate, how far each pair is from being exact complements, and how far style words in the
 prompt steer the style, and whether each suite's objective set is a real trade-off
-(`objective_sets`). Human-readable lines first; the last line is the report as JSON.
+(`objective_sets`). Prompt adherence is measured three ways: the training judge, the held-out
+classifier and the silhouette fit (no network, `rewards.silhouette`); the report gives the
+silhouette's accuracy on renders, the three's agreement on base-model samples, and on each
+method's extreme preferences from the strips a committed run saved (`results/<suite>`).
+Human-readable lines first; the last line is the report as JSON.
 """
 from __future__ import annotations
 
 import itertools
 import json
 import time
+from pathlib import Path
 
+import numpy as np
 import torch
+from PIL import Image
 
 from paretoslider.cli import Parser, existing_file, non_negative_int, positive_int
 from paretoslider.rewards import build_reward, normalise
 from paretoslider.rewards.judges import JUDGE_SPECS, read_index
 from paretoslider.rewards.measures import MEASURES
+from paretoslider.rewards.silhouette import probabilities, shape_fits, validation_report
 from paretoslider.samplers import sample_ode
 from paretoslider.worlds.objective_sets import (
     COMPLEMENT_GAP,
     MIN_SPREAD,
+    SUITE_DIR,
     analyse_set,
     format_set,
     suite_objective_sets,
@@ -51,7 +60,11 @@ def images_per_second(model, steps: int, batch: int = 64) -> float:
 
 
 # The shapes world's rewards; real-scale ones in the same registry need downloaded weights.
-WORLD_REWARDS = (*sorted(JUDGE_SPECS), *MEASURES)
+WORLD_REWARDS = (*sorted(JUDGE_SPECS), "adherence_shape", *MEASURES)
+# prompt adherence three ways: training judge, held-out classifier, silhouette (no network)
+ADHERENCE_SCORERS = ("adherence", "adherence_heldout", "adherence_shape")
+RESULTS_DIR = Path(__file__).resolve().parents[2] / "results"
+EXTREMES_SUITE = "two_obj"
 
 
 def build_world_rewards(judge_dir=None) -> dict:
@@ -104,6 +117,84 @@ def shape_accuracy(rewards: dict, name: str, images, prompts) -> float:
     return round((pred == target).float().mean().item(), 4)
 
 
+@torch.no_grad()
+def shape_labels(rewards: dict, images) -> dict[str, torch.Tensor]:
+    """Each adherence scorer's shape (argmax over shapes) for every image."""
+    labels = {n: rewards[n].logits(images).argmax(dim=1).cpu() for n in ADHERENCE_SCORERS[:2]}
+    labels["adherence_shape"] = probabilities(shape_fits(images)).argmax(dim=1).cpu()
+    return labels
+
+
+def adherence_agreement(rewards: dict, images, prompts, scores: dict | None = None) -> dict:
+    """On the same images: each scorer's shape accuracy against the prompts, each classifier's
+    accuracy taking the silhouette's labels as the truth, the Pearson correlation of the
+    scorers' P(prompted shape) and their means."""
+    target = torch.tensor([SHAPES.index(parse_prompt(p)[0]) for p in prompts])
+    labels = shape_labels(rewards, images)
+    scores = scores or score_all(images, prompts, {n: rewards[n] for n in ADHERENCE_SCORERS})
+    corr = correlations({n: scores[n] for n in ADHERENCE_SCORERS})
+
+    def share(a, b):
+        return round((a == b).float().mean().item(), 4)
+
+    return {"n": len(prompts),
+            "accuracy": {n: share(labels[n], target) for n in ADHERENCE_SCORERS},
+            "by_silhouette": {n: share(labels[n], labels["adherence_shape"])
+                              for n in ADHERENCE_SCORERS[:2]},
+            "correlation": {f"{a}~{b}": corr[a][b]
+                            for a, b in itertools.combinations(ADHERENCE_SCORERS, 2)},
+            "mean": {n: round(scores[n].float().mean().item(), 4) for n in ADHERENCE_SCORERS}}
+
+
+def strip_tiles(path: Path) -> torch.Tensor:
+    """The square images of a saved strip (side by side), (k, 3, h, h) in [0, 1]."""
+    arr = np.asarray(Image.open(path).convert("RGB"), dtype=np.float32) / 255
+    h = arr.shape[0]
+    tiles = [arr[:, i:i + h] for i in range(0, arr.shape[1] - h + 1, h)]
+    return torch.from_numpy(np.stack(tiles)).permute(0, 3, 1, 2).contiguous()
+
+
+def strip_prompt(suite: str) -> str | None:
+    """The prompt a suite's strips show: eval.strip_prompt, else its first prompt."""
+    from omegaconf import OmegaConf
+
+    path = SUITE_DIR / f"{suite}.yaml"
+    if not path.is_file():
+        return None
+    cfg = OmegaConf.to_container(OmegaConf.load(path))
+    prompts = cfg.get("eval_prompts") or cfg.get("prompts") or [None]
+    return (cfg.get("eval") or {}).get("strip_prompt") or prompts[0]
+
+
+def method_extremes(suite_dir: Path, rewards: dict) -> dict:
+    """Adherence three ways at each method's one-hot preferences, on the strips its run
+    saved (the strip prompt's first samples of every seed, final weights): {"prompt",
+    "cells": {"method w=(..)": adherence_agreement}}; {} without records or strips."""
+    path = Path(suite_dir) / "records.jsonl"
+    records = []
+    for line in path.read_text().splitlines() if path.is_file() else []:
+        try:
+            records.append(json.loads(line))
+        except ValueError:  # a line cut by an interrupted run
+            continue
+    prompt = strip_prompt(records[0].get("suite", "")) if records else None
+    groups: dict[str, list[Path]] = {}
+    for r in records:
+        png = Path(suite_dir) / (r.get("sample_png") or "")
+        if r.get("checkpoint", 1.0) == 1.0 and max(r["w"]) == 1.0 and png.is_file():
+            w = ",".join(f"{x:g}" for x in r["w"])
+            groups.setdefault(f"{r['method']} w=({w})", []).append(png)
+    if not prompt or not groups:
+        return {}
+    order = list(dict.fromkeys(r["method"] for r in records))  # the run's method order
+    cells = {}
+    for key, paths in sorted(groups.items(), key=lambda kv: (kv[0].partition(" ")[2],
+                                                            order.index(kv[0].split(" ")[0]))):
+        images = torch.cat([strip_tiles(p) for p in sorted(paths)])
+        cells[key] = adherence_agreement(rewards, images, [prompt] * len(images))
+    return {"suite": Path(suite_dir).name, "prompt": prompt, "cells": cells}
+
+
 # The base model's gate (issue: "held-out shape accuracy >= 0.9, every style in >= 10%").
 SHAPE_GATE, STYLE_GATE = 0.9, 0.1
 
@@ -133,7 +224,10 @@ def quality_gate(model, n: int = 512, steps: int = 10, seed: int = 0) -> dict:
 
 
 def world_report(model, n: int = 512, steps: int = 10, seed: int = 0, per_style: int = 128,
-                 judge_dir=None, speed_batch: int = 64) -> dict:
+                 judge_dir=None, speed_batch: int = 64, renders: int = 4096,
+                 extremes: Path | None = RESULTS_DIR / EXTREMES_SUITE) -> dict:
+    """The report's numbers; `renders` world renders validate the silhouette adherence (0:
+    none), `extremes` is a committed suite folder whose strips give each method's extremes."""
     rewards = build_world_rewards(judge_dir)
     train_names = [k for k, r in rewards.items() if not r.heldout]
     prompts = [make_prompt(SHAPES[i % len(SHAPES)]) for i in range(n)]
@@ -165,6 +259,10 @@ def world_report(model, n: int = 512, steps: int = 10, seed: int = 0, per_style:
         "complement_gap_relative": complement_gaps(train_scores, train_ranges, relative=True),
         "style_word_steering": steering,
         "objective_sets": objective_set_checks(scores, {k: r.range for k, r in rewards.items()}),
+        "adherence": {
+            "renders": validation_report(renders) if renders else None,
+            "base": adherence_agreement(rewards, images, prompts, scores),
+            "extremes": method_extremes(extremes, rewards) if extremes else {}},
     }
 
 
@@ -196,7 +294,8 @@ def format_report(rep: dict) -> str:
                  f"(held-out shape accuracy >= {SHAPE_GATE}, every style >= {STYLE_GATE})")
     lines.append("  mean reward    " + "  ".join(f"{k} {v:.3f}"
                                                  for k, v in base["mean_reward"].items()))
-    names = [k for k in rep["correlation"] if not k.endswith("_heldout")]
+    names = [k for k in rep["correlation"]  # training rewards: no held-out or silhouette score
+             if not k.endswith("_heldout") and k != "adherence_shape"]
     lines.append("correlation (training rewards):")
     lines.append(" " * 15 + "".join(f"{k[:7]:>8s}" for k in names))
     for a in names:
@@ -215,7 +314,42 @@ def format_report(rep: dict) -> str:
                  f"gap < {COMPLEMENT_GAP}; volume: every 5-95% spread >= {MIN_SPREAD}):")
     for suite, srep in rep.get("objective_sets", {}).items():
         lines += format_set(suite, srep, srep.get("twin_corr"))
-    return "\n".join(lines)
+    return "\n".join(lines + format_adherence(rep.get("adherence") or {}))
+
+
+def format_adherence(adh: dict) -> list[str]:
+    """The lines on prompt adherence measured three ways."""
+    three = "training judge / held-out classifier / silhouette"
+    lines = [f"prompt adherence three ways ({three}; the silhouette uses no network):"]
+    ren = adh.get("renders")
+    if ren:
+        worst = min(ren["per_style"].items(), key=lambda kv: kv[1]["accuracy"])
+        lines.append(f"  silhouette on {ren['n']} renders: shape accuracy {ren['accuracy']:.4f} "
+                     f"(lowest: {worst[0]} {worst[1]['accuracy']:.4f}), "
+                     f"{ren['images_per_s']:.0f} images/s on 1 thread")
+
+    def block(a: dict) -> str:
+        acc, by = a["accuracy"], a["by_silhouette"]
+        return (" / ".join(f"{acc[k]:.3f}" for k in ADHERENCE_SCORERS) + "; classifiers "
+                "right by the silhouette's labels " + " / ".join(f"{by[k]:.3f}" for k in by))
+
+    base = adh.get("base")
+    if base:
+        lines.append(f"  base samples (n={base['n']}): shape accuracy {block(base)}")
+        lines.append("  correlation of P(prompted shape): " + ", ".join(
+            f"{k.replace('~', ' ~ ')} {'n/a' if v is None else format(v, '.2f')}"
+            for k, v in base["correlation"].items()))
+    ext = adh.get("extremes") or {}
+    if ext:
+        lines.append(f"  one-hot w of each method in results/{ext['suite']} (prompt "
+                     f"{ext['prompt']!r}, the strips' samples of every seed, final weights): "
+                     f"mean P(prompted shape) {three}; shape accuracy; agreement")
+        for key, a in ext["cells"].items():
+            mean = " / ".join(f"{a['mean'][k]:.2f}" for k in ADHERENCE_SCORERS)
+            lines.append(f"    {key:34s} P {mean}  accuracy {block(a)} (n={a['n']})")
+    else:
+        lines.append("  no committed strips to score each method's extremes with")
+    return lines
 
 
 def main(argv=None) -> None:
@@ -226,6 +360,8 @@ def main(argv=None) -> None:
     p.add_argument("--steps", type=positive_int, default=10, help="Euler sampling steps")
     p.add_argument("--seed", type=non_negative_int, default=0)
     p.add_argument("--threads", type=positive_int, default=1)
+    p.add_argument("--renders", type=non_negative_int, default=4096,
+                   help="world renders to validate the silhouette adherence on (0: skip)")
     p.add_argument("--weights", type=existing_file,
                    help="base model weights (default: the committed ones)")
     a = p.parse_args(argv)
@@ -236,7 +372,7 @@ def main(argv=None) -> None:
         model = load_base_model(a.weights) if a.weights else load_base_model()
     except FileNotFoundError as exc:
         raise SystemExit(f"error: {exc}") from None
-    rep = world_report(model, a.n, a.steps, a.seed, a.per_style)
+    rep = world_report(model, a.n, a.steps, a.seed, a.per_style, renders=a.renders)
     print(format_report(rep))
     print(json.dumps(rep))
 

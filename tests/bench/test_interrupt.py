@@ -40,8 +40,11 @@ def start_until_training(tmp_path: Path) -> tuple[subprocess.Popen, list[int]]:
     """bench.run on the smoke suite, returned once its training worker is running."""
     args = [sys.executable, "-m", "bench.run", "suite=smoke", f"results_dir={tmp_path / 'r'}",
             f"cache_dir={tmp_path / 'c'}", "workers=1", "report=false"]
+    # a process group, as in a shell; Ctrl-C enabled even when the tests themselves run in
+    # the background, where SIGINT is ignored and that would be inherited
     proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)  # a process group, as in a shell
+                            text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and proc.poll() is None:
         kids = children(proc.pid)

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 
 from bench.records import read_records
 
@@ -38,6 +39,9 @@ def test_smoke_writes_records_tables_and_figures(smoke):
     assert sorted(p.name for p in root.iterdir()) == ["cache", "results"]  # no Hydra folders
     assert json.loads((suite / "run.json").read_text())["command"].endswith(
         f"cache_dir={root / 'cache'}")
+    # the settings that ran, which the report's header reads
+    ran = yaml.safe_load((suite / "suite.yaml").read_text())
+    assert ran["name"] == "smoke" and ran["budget"]["passes"] > 0
 
 
 def test_results_go_to_the_git_ignored_runs_folder_by_default():

@@ -20,8 +20,14 @@ def composed(name: str) -> dict:
 @pytest.mark.parametrize("name", known_suites())
 def test_every_suite_composes_and_validates(name):
     raw = composed(name)
-    if "parts" in raw or name in REAL_SCALE:
+    if name in REAL_SCALE:
         assert raw["name"] == name
+        return
+    if "parts" in raw:  # a composite: every part, with the overrides, is a valid suite
+        from bench.run import compose_part
+
+        parts = [load_suite(compose_part(p, raw.get("overrides", {}))) for p in raw["parts"]]
+        assert len({p.name for p in parts}) == len(parts)  # each part has its own folder
         return
     suite = load_suite(raw)
     assert suite.name == name and len(suite.ref_point) == suite.M

@@ -139,8 +139,12 @@ def test_world_report_runs_on_a_random_standin_model():
 
     torch.set_num_threads(1)
     model = build_model(PRETRAIN_MICRO).eval()
-    rep = report.world_report(model, n=8, steps=2, per_style=4, speed_batch=8)
+    rep = report.world_report(model, n=8, steps=2, per_style=4, speed_batch=8, renders=16,
+                              extremes=None)
     assert set(rep) >= {"judges", "base", "correlation", "complement_gap", "style_word_steering"}
+    adh = rep["adherence"]
+    assert adh["renders"]["n"] == 16 and adh["extremes"] == {}
+    assert set(adh["base"]["accuracy"]) == {"adherence", "adherence_heldout", "adherence_shape"}
     assert set(rep["judges"]) == set(JUDGE_SPECS)
     assert sum(rep["base"]["style_fractions"].values()) == pytest.approx(1.0)
     assert 0.0 <= rep["base"]["shape_accuracy"] <= 1.0
