@@ -14,7 +14,6 @@ function in the suite: `method_options: {custom_loss: {loss: "my_pkg.losses:sft"
 from __future__ import annotations
 
 import importlib
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -26,10 +25,7 @@ from paretoslider.checkpoint import dict_hash
 from paretoslider.methods import METHODS, Method, Policy, SuiteContext, Unit
 from paretoslider.trainer import Trainer
 from paretoslider.trainer.config import TrainConfig, config_hash
-from paretoslider.trainer.cost import timed
-from paretoslider.trainer.steps import advantages, sample, score
-from paretoslider.trainer.update import _optimizer_step as optimizer_step
-from paretoslider.trainer.update import draw_timesteps
+from paretoslider.trainer.update import draw_timesteps, optimizer_step
 
 MODELS = ("policy", "old", "reference")  # what a loss may read
 OPTION_KEYS = ("loss", "reads", "version")  # the rest of a method's options are trainer settings
@@ -144,34 +140,6 @@ class CustomLossTrainer(Trainer):
 
     def group_passes(self) -> int:
         return passes_per_epoch(self.cfg, 1, self.reads) // self.cfg.K
-
-    def train_epoch(self, groups: int | None = None) -> dict:
-        """Trainer.train_epoch (same rollout, rewards, advantages and bookkeeping) with
-        `update_step` in place of the built-in losses."""
-        cfg, e, cost = self.cfg, self.state.epoch, self.cost
-        start = time.perf_counter()
-        before = cost.to_dict()
-        prompts, ws = self._epoch_batch(e, groups)
-        with timed(cost, "model_seconds"):
-            rollout = sample(self._rollout_model(), prompts, ws, cfg.G, cfg.sampling_steps,
-                             self._generator(cfg.seed, "sample", e), shift=cfg.shift,
-                             grid=cfg.time_grid, solver=cfg.solver,
-                             w_conditioned=cfg.w_conditioned, chunk=cfg.minibatch, cost=cost)
-        with timed(cost, "reward_seconds"):
-            rewards = score(rollout.x0, rollout.prompts, self.rewards, self.decode)
-        adv = advantages(rewards, rollout.w, rollout.groups, cfg.loss, cfg.scalarisation)
-        with timed(cost, "model_seconds"):
-            stats = self.update_step(rollout, rewards, adv, self._generator(cfg.seed, "update", e))
-        epoch_rewards, zero_std = self._gather_epoch(rewards, adv.zero_std_frac, before)
-        self.state.epoch += 1
-        cost.wall_seconds += time.perf_counter() - start
-        record = {"epoch": self.state.epoch,
-                  "reward_mean": dict(zip(self.objectives, epoch_rewards.mean(0).tolist(),
-                                          strict=True)),
-                  "zero_std_frac": zero_std, "passes": cost.passes,
-                  **({} if groups is None else {"groups": groups}), **stats}
-        self.history.append(record)
-        return record
 
     def update_step(self, rollout, rewards, adv, generator: torch.Generator) -> dict:
         """Gradients of the loss over whole groups at `timesteps_used` timesteps per sample,

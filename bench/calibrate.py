@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from omegaconf import OmegaConf
 
+from bench.files import atomic_text
 from bench.run import CONF, known_suites
 from bench.suite import SuiteError, load_suite
 from paretoslider.cli import Parser, positive_int
@@ -75,9 +76,7 @@ def write_box(path: Path, box: dict) -> None:
     block = re.compile(r"^ideal_box:.*\n(?:[ \t]+.*\n)*", re.MULTILINE)
     text = block.sub(lambda _: box_yaml(box), text) if block.search(text) else (
         text.rstrip("\n") + "\n" + box_yaml(box))
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+    atomic_text(path, text)
 
 
 def main(argv=None) -> None:

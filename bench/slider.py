@@ -20,6 +20,7 @@ import yaml
 from omegaconf import OmegaConf
 from scipy.stats import spearmanr
 
+from bench import controllability as ctl
 from bench.evaluate import EvalSpec, generate, score_images
 from bench.run import CONF, known_suites
 from bench.suite import SuiteError, load_suite
@@ -47,8 +48,7 @@ def per_objective(ws: np.ndarray, means: list[dict], names: list[str]) -> dict:
     r = np.array([[(m[n] - lo) / (hi - lo) for n, (lo, hi) in zip(names, ranges)]
                   for m in means])
     vertex = [int(np.argmax(ws[:, j])) for j in range(len(names))]
-    return {"spearman_heldout": [float(spearmanr(ws[:, j], r[:, j]).statistic)
-                                 for j in range(len(names))],
+    return {"spearman_heldout": ctl.spearman(ws, r),
             "vertex_heldout": [float(r[v, j]) for j, v in enumerate(vertex)]}
 
 

@@ -201,8 +201,7 @@ class Trainer:
             rewards = score(rollout.x0, rollout.prompts, self.rewards, self.decode)
         adv = advantages(rewards, rollout.w, rollout.groups, cfg.loss, cfg.scalarisation)
         with timed(cost, "model_seconds"):
-            gen = self._generator(cfg.seed, "update", e)
-            stats = update(self.state, rollout, adv, cfg, gen, cost)
+            stats = self.update_step(rollout, rewards, adv, self._generator(cfg.seed, "update", e))
         rewards, zero_std = self._gather_epoch(rewards, adv.zero_std_frac, before)
         self.state.epoch += 1
         cost.wall_seconds += time.perf_counter() - start
@@ -216,6 +215,11 @@ class Trainer:
         }
         self.history.append(record)
         return record
+
+    def update_step(self, rollout, rewards, adv, generator: torch.Generator) -> dict:
+        """The epoch's parameter update from its rollout, rewards and advantages: the
+        configured loss (`update`). A trainer with another loss overrides only this."""
+        return update(self.state, rollout, adv, self.cfg, generator, self.cost)
 
     def train(self, epochs: int | None = None, checkpoint_dir=None, checkpoint_every: int = 1):
         """Train until `epochs` (default cfg.epochs) are completed in total or the budget is

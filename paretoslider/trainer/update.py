@@ -39,7 +39,7 @@ def nft_minibatch_loss(state, x0, cond, w_in, adv, weights, t, eps, cfg: TrainCo
     return loss
 
 
-def _optimizer_step(state: TrainState, cfg: TrainConfig, cost: Cost | None) -> None:
+def optimizer_step(state: TrainState, cfg: TrainConfig, cost: Cost | None) -> None:
     params = state.trainable_parameters()
     if cfg.grad_clip and cfg.grad_clip > 0:
         torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
@@ -86,7 +86,7 @@ def update_nft(state, rollout: Rollout, adv: AdvantageBatch, cfg, generator, cos
                 if cost is not None:
                     cost.forward_passes += passes_fwd * len(mb)
                     cost.backward_passes += len(mb)
-        _optimizer_step(state, cfg, cost)
+        optimizer_step(state, cfg, cost)
     return {"loss": sum(losses) / len(losses)}
 
 
@@ -122,7 +122,7 @@ def update_grpo(state, rollout: Rollout, adv: AdvantageBatch, cfg, generator, co
                 if cost is not None:
                     cost.forward_passes += 2 * len(mb)
                     cost.backward_passes += len(mb)
-        _optimizer_step(state, cfg, cost)
+        optimizer_step(state, cfg, cost)
     return {"loss": sum(losses) / len(losses), "kl": sum(kls) / len(kls)}
 
 
