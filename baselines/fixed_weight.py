@@ -14,6 +14,7 @@ from paretoslider.methods import METHODS, Method, Policy, SuiteContext, Unit
 @METHODS.register("fixed_weight")
 class FixedWeight(Method):
     name = "fixed_weight"
+    knobs = ("lambda_ref",)
 
     def units(self, ctx: SuiteContext) -> list[Unit]:
         if not ctx.fixed_grid:

@@ -18,6 +18,7 @@ from paretoslider.preferences import validate_w
 class FlowMulti(Method):
     name = "flow_multi"
     w_dependent = False
+    knobs = ("kl_beta",)
 
     def units(self, ctx: SuiteContext) -> list[Unit]:
         opts = dict(ctx.options.get("flow_multi", {}))

@@ -30,6 +30,7 @@ DEFAULTS = {"density": 0.5, "lambda": 1.0, "svd_rank": None, "majority_sign_meth
 
 class Merging(Method):
     combination = "linear"
+    knobs = ("lambda_ref",)  # of the single-reward runs; the merge scale is a knob too
 
     def units(self, ctx: SuiteContext) -> list[Unit]:
         return single_reward_units(ctx, self.name)
@@ -40,6 +41,11 @@ class Merging(Method):
         if unknown:
             raise ValueError(f"{self.name}: unknown options {unknown}; known: {sorted(DEFAULTS)}")
         return opts
+
+    def strength(self, ctx: SuiteContext) -> dict[str, float]:
+        """lambda_ref of the runs, and `scale`: the merged change's factor (lambda); above 1 a
+        merge extrapolates beyond its ingredients."""
+        return {**super().strength(ctx), "scale": float(self.options(ctx)["lambda"])}
 
     def policy(self, ctx, trained, base, w) -> Policy:
         o = self.options(ctx)

@@ -26,6 +26,7 @@ def ingredients(units: list[Unit], trained: dict) -> list:
 @METHODS.register("rewarded_soups")
 class RewardedSoups(Method):
     name = "rewarded_soups"
+    knobs = ("lambda_ref",)
 
     @staticmethod
     def combine(models, w):

@@ -15,6 +15,7 @@ from paretoslider.methods import METHODS, Method, MixturePolicy, Policy, SuiteCo
 @METHODS.register("switching")
 class Switching(Method):
     name = "switching"
+    knobs = ("lambda_ref",)
 
     def units(self, ctx: SuiteContext) -> list[Unit]:
         return single_reward_units(ctx, self.name)

@@ -160,7 +160,7 @@ def cell_keys(suite: Suite, method: str, seed: int) -> list[tuple[float, int, np
     """(checkpoint, w index, w) of every cell of one (method, seed); a method with an external
     unit has its final weights only."""
     external = any(isinstance(u, ExternalUnit) for u in method_units(suite, method, seed))
-    fractions = [1.0] if external else sorted(suite.checkpoints, reverse=True)
+    fractions = [1.0] if external else suite.evaluated_checkpoints()
     return [(float(f), i, w) for f in fractions for i, w in enumerate(suite.eval_ws())]
 
 
@@ -297,6 +297,7 @@ def _record(suite, method, seed, w, i, values, images, base_images, spec, cost, 
         "quality": {"adherence": means.get(suite.adherence) if suite.adherence else None,
                     "diversity": diversity(images, spec), "drift": drift(images, base_images)},
         "w_dependent": method.w_dependent,
+        "strength": method.strength(suite.context(seed)),
         "cost": {**cost, "slider_change_cost": policy.switch_seconds},
         "sample_png": None if png is None else str(png),
         **({"ideal_box": suite.ideal_box} if suite.ideal_box else {}), **meta,

@@ -177,12 +177,14 @@ def drop_superseded(path: str | os.PathLike) -> int:
 # Suite keys that only add scorers: a cell recorded without them keeps every value it has and
 # a rerun scores what it lacks (`done_keys`), so they do not make another configuration.
 SCORER_ONLY_KEYS = ("adherence_extra",)
+# Suite keys that say where trained units are cached, not what is computed
+LOCATION_KEYS = ("cache_group",)
 
 
 def config_hash(config: Mapping[str, Any]) -> str:
     """Stable sha256 of a configuration: JSON with sorted keys, so dict order is irrelevant;
-    the SCORER_ONLY_KEYS of its top level are left out."""
-    kept = {k: v for k, v in config.items() if k not in SCORER_ONLY_KEYS}
+    the SCORER_ONLY_KEYS and LOCATION_KEYS of its top level are left out."""
+    kept = {k: v for k, v in config.items() if k not in (*SCORER_ONLY_KEYS, *LOCATION_KEYS)}
     text = json.dumps(kept, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

@@ -46,8 +46,16 @@ def run(cfg: DictConfig) -> None:
     parts = [compose_part(part, part_overrides(raw)) for part in raw["parts"]]
     for part in parts:
         run_suite(part, cfg, root, REFERENCE / raw["name"])
-    build_scaling_report([root / p["name"] for p in parts], root)
-    print(f"scaling report written to {root}")
+    if not cfg.report:
+        return
+    kind = raw.get("report", "scaling")
+    if kind == "frontier":
+        from bench.frontier.report import build_frontier_report
+
+        build_frontier_report(root)
+    else:
+        build_scaling_report([root / p["name"] for p in parts], root)
+    print(f"{kind} report written to {root}")
 
 
 def part_overrides(raw: dict) -> dict:
@@ -103,7 +111,8 @@ def run_suite(raw: dict, cfg: DictConfig, results_root: Path, reference_root: Pa
     # the settings that ran (a composite's overrides included), for the report's header
     atomic_text(suite_dir / SUITE_FILE, yaml.safe_dump(raw, sort_keys=False))
     # trained units are reusable only with the same base model
-    cache = Path(cfg.cache_dir) / results_root.name / suite.name
+    cache = Path(cfg.cache_dir) / (Path("groups") / suite.cache_group if suite.cache_group
+                                   else Path(results_root.name) / suite.name)
     paths = Paths(suite_dir, cache / world_id)
     meta = {"config_hash": config_hash, "versions": rec.environment_versions(),
             "commit": rec.git_commit(Path(__file__).resolve().parent),

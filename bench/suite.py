@@ -48,9 +48,15 @@ class Suite:
     method_options: dict = field(default_factory=dict)
     eval_prompts: list[str] | None = None  # prompts evaluated (default: the training prompts)
     checkpoints: list[float] = field(default_factory=lambda: [1.0])  # budget fractions evaluated
+    # of those, the ones evaluated (default: all); the runs keep every checkpoint either way,
+    # so they stay the same runs (unit keys) as a suite that evaluates them all
+    eval_checkpoints: list[float] | None = None
     ideal_box: dict | None = None  # {"train": [[lo, hi], ...], "heldout": ...}, normalised
     oracle: str | None = None  # the suite holding this one's oracle runs
     imports: list[str] = field(default_factory=list)  # modules every process imports first
+    # suites of one cache group share their trained units (keyed by config hash): a frontier
+    # point and a headline run at the same setting and seed are one run
+    cache_group: str | None = None
 
     @property
     def M(self) -> int:
@@ -62,6 +68,10 @@ class Suite:
     def eval_ws(self) -> np.ndarray:
         """The evaluation grid; `grid.n` is points (M = 2) or Das-Dennis partitions (M > 2)."""
         return np.round(eval_grid(self.M, **self.grid).double().numpy(), 6)
+
+    def evaluated_checkpoints(self) -> list[float]:
+        """The budget fractions whose weights are evaluated, the final one first."""
+        return sorted(self.eval_checkpoints or self.checkpoints, reverse=True)
 
     def train_config(self) -> TrainConfig:
         return TrainConfig(**self.trainer)
@@ -179,6 +189,10 @@ def _validate(s: Suite) -> None:
                          f"{spec.samples_per_prompt!r} and {spec.steps!r}")
     if not s.prompts:
         raise SuiteError("prompts is empty")
+    if s.cache_group is not None and not (isinstance(s.cache_group, str)
+                                          and s.cache_group.replace("_", "").isalnum()):
+        raise SuiteError(f"cache_group must be a name of letters, digits and _, got "
+                         f"{s.cache_group!r}")
     _validate_evaluation(s)
     try:
         s.train_config()
@@ -217,6 +231,11 @@ def _validate_evaluation(s: Suite) -> None:
                           for f in cps) or 1.0 not in cps or len(set(cps)) != len(cps):
         raise SuiteError(f"checkpoints must be distinct budget fractions in (0, 1] including "
                          f"1.0, got {cps}")
+    ecps = s.eval_checkpoints
+    if ecps is not None and (not isinstance(ecps, list) or 1.0 not in ecps
+                             or not set(ecps) <= set(cps)):
+        raise SuiteError(f"eval_checkpoints must be some of checkpoints {cps}, including 1.0, "
+                         f"got {ecps}")
     if s.ideal_box is not None:
         for part, box in s.ideal_box.items():
             if part not in ("train", "heldout") or len(box) != s.M or not all(

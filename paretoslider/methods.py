@@ -97,6 +97,10 @@ class SuiteContext:
 class Method:
     name: str = "method"
     w_dependent: bool = True  # False: one static model for every w (Spearman is n/a)
+    # the trainer settings that trade reward for staying near the base model (its strength
+    # knobs, e.g. lambda_ref): recorded with every cell, so a frontier over them is rebuilt
+    # from the records alone
+    knobs: tuple[str, ...] = ()
 
     def units(self, ctx: SuiteContext) -> list[Unit]:
         raise NotImplementedError
@@ -104,6 +108,11 @@ class Method:
     def policy(self, ctx: SuiteContext, trained: dict[str, Any], base: Any, w) -> Policy:
         """`trained` maps unit labels to trained models; `base` is the untouched base model."""
         raise NotImplementedError
+
+    def strength(self, ctx: SuiteContext) -> dict[str, float]:
+        """The values of the method's knobs in this suite (its units share them)."""
+        units = self.units(ctx) if self.knobs else []
+        return {k: float(getattr(units[0].cfg, k)) for k in self.knobs} if units else {}
 
     @staticmethod
     def split_budget(ctx: SuiteContext, n_units: int) -> int | None:
@@ -120,6 +129,7 @@ class ParetoSlider(Method):
     """One model conditioned on w, trained with per-objective NFT and late scalarisation."""
 
     name = "paretoslider"
+    knobs = ("lambda_ref",)
 
     def units(self, ctx: SuiteContext) -> list[Unit]:
         cfg = replace(ctx.base_cfg, w_conditioned=True, w_sampler="structured", w_fixed=None,
