@@ -220,14 +220,14 @@ def _oracle_context(oracle_records: Sequence[Record], suite_dir, b: int,
 def analyse(records: Sequence[Record], suite_dir: str | Path | None = None,
             ref_point: Sequence[float] | None = None,
             oracle_records: Sequence[Record] | None = None, resamples: int = RESAMPLES,
-            oracle_dir: str | Path | None = None) -> Analysis:
+            oracle_dir: str | Path | None = None, k: int | None = None) -> Analysis:
     """Per-run metrics and their bootstrap replicates.
 
     `suite_dir` locates per-sample side files; `ref_point` overrides the records' reference
-    point; `oracle_records` (default: the records' own method "oracle") give per-w regret.
+    point; `oracle_records` (default: the records' own method "oracle") give per-w regret;
+    `k` fixes the matched cardinality (default: `matched_k` of these records' runs).
     """
     rng = np.random.default_rng(SEED)
-    adh_rng = np.random.default_rng(SEED + 1)  # its own stream: the other draws stay as they were
     ref = suite_ref(records) if ref_point is None else np.asarray(ref_point, dtype=float)
     inside = [r for r in records if r["method"] == ORACLE]
     oracle_src = list(oracle_records) if oracle_records else inside
@@ -238,7 +238,7 @@ def analyse(records: Sequence[Record], suite_dir: str | Path | None = None,
     others = [r for r in records if r["method"] != ORACLE]
     all_runs, nan_cells = build_runs(others or list(records), suite_dir)
     m = len(records[0]["objectives"])
-    ctx = Context(ref, matched_k(all_runs, m), ideal_high(records), oracle)
+    ctx = Context(ref, matched_k(all_runs, m) if k is None else k, ideal_high(records), oracle)
     grid = np.unique(np.concatenate([r.ws for r in all_runs]), axis=0)
     context = {s: (metrics.merged_front([r.means[s] for r in all_runs]),
                    single_objective_extremes(all_runs, s)) for s in SPACES}
@@ -251,7 +251,7 @@ def analyse(records: Sequence[Record], suite_dir: str | Path | None = None,
                                "w_dependent": run.w_dependent,
                                "same_as_seed": None if twin is None else twin.seed}
         adh = resample.adherence_of(run, suite_dir)
-        observed = {**_quiet_nan(sweep_metrics, run, *replicate(run, 0, rng), ctx, True),
+        observed = {**_quiet_nan(sweep_metrics, run, *replicate(run, 0), ctx, True),
                     **resample.adherence_metrics(run, adh)}
         row.update({k: None if np.isnan(v[0]) else float(v[0]) for k, v in observed.items()})
         for space, prefix in (("train", ""), ("heldout", "heldout_")):
@@ -264,16 +264,16 @@ def analyse(records: Sequence[Record], suite_dir: str | Path | None = None,
             continue
         kept.setdefault(run.method, []).append(run)
         shares += cell_shares(run)
-        drawn = {**_quiet_nan(sweep_metrics, run, *replicate(run, resamples, rng), ctx, False),
-                 **_quiet_nan(resample.adherence_metrics, run, adh, resamples, adh_rng)}
+        drawn = {**_quiet_nan(sweep_metrics, run, *replicate(run, resamples), ctx, False),
+                 **_quiet_nan(resample.adherence_metrics, run, adh, resamples)}
         entry = reps.setdefault(run.method, {"seeds": []})
         entry["seeds"].append(run.seed)
-        for k, v in drawn.items():
-            entry.setdefault(k, []).append(np.broadcast_to(v, (resamples,)))
+        for name, v in drawn.items():
+            entry.setdefault(name, []).append(np.broadcast_to(v, (resamples,)))
     for entry in reps.values():
-        for k in list(entry):
-            if k != "seeds":
-                entry[k] = np.stack(entry[k])
+        for name in list(entry):
+            if name != "seeds":
+                entry[name] = np.stack(entry[name])
     expected = (len({r.method for r in all_runs}) * len({r.seed for r in all_runs})
                 * len(grid))
     recorded = sum(len(r.records) for r in all_runs) + nan_cells

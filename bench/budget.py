@@ -28,12 +28,11 @@ def has_checkpoints(records: Sequence[dict]) -> bool:
 def curves(records: Sequence[dict], ctx: Context, exclude: Sequence[str] = ("oracle",)
            ) -> pd.DataFrame:
     """One row per (method, seed, checkpoint): passes and CURVE_METRICS (observed numbers)."""
-    rng = np.random.default_rng(0)
     rows = []
     for final in (False, True):
         runs, _ = build_runs([r for r in records if r["method"] not in exclude], None, final)
         for run in runs:
-            found = sweep_metrics(run, *replicate(run, 0, rng), ctx, True)
+            found = sweep_metrics(run, *replicate(run, 0), ctx, True)
             row: dict[str, Any] = {"method": run.method, "seed": run.seed,
                                    "checkpoint": run.checkpoint, "passes": run.passes(),
                                    "w_dependent": run.w_dependent}

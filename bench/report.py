@@ -8,7 +8,9 @@ leaderboard.{md,csv,tex}, per_run.csv, comparisons.csv, blend_by_w.csv, budget.c
 checkpoints), figures/*.png and the web page index.html beside them, and
 `<results_dir>/index.html` linking every suite's page. Regret needs an oracle: the suite's own records
 of method "oracle", else `<results_dir>/<oracle>/records.jsonl` (the `oracle=` argument, the
-suite config's `oracle` key, or `<suite>_oracle`). The second form draws HV,
+suite config's `oracle` key, or `<suite>_oracle`). A frontier suite (`report: frontier`,
+e.g. two_obj_frontier) gets its frontier report instead (`bench.frontier.report`). The
+second form draws HV,
 controllability and cost against the number of objectives from several suites' records,
 into `<results_dir>/<name>/figures/scaling.png`. A missing side file skips its figure with
 a printed note.
@@ -248,6 +250,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "suite" not in args:
         print(__doc__)
         return 2
+    if suite_settings(args["suite"]).get("report") == "frontier":  # a composite of knob values
+        from bench.frontier.report import build_frontier_report
+
+        for path in build_frontier_report(results / args["suite"]):
+            print(f"wrote {path}")
+        return 0
     out = build_report(results / args["suite"], oracle=args.get("oracle"))
     for path in [results / args["suite"] / "per_run.csv", *out["tables"], *out["figures"],
                  *out["pages"]]:

@@ -1,9 +1,9 @@
 """Headline metrics of a run, on its observed numbers and on bootstrap replicates of its
 images, with one vectorised code path for both.
 
-A replicate redraws, independently in each distinct point (class of cells with the same
-images), N of the run's N images with replacement; every scorer of a drawn image moves with
-it. The metrics below are then recomputed from the replicate's per-w means and per-image
+A replicate redraws N of the seed's N image rows (prompt and noise) with replacement, the
+same rows in every cell and for every method of that seed (common random numbers: cells with
+the same images get the same draw); every scorer of a drawn image moves with it. The metrics below are then recomputed from the replicate's per-w means and per-image
 scores. Without a per-sample side file a run has only its observed numbers.
 
 Prompt adherence is resampled the same way, per adherence scorer (`adherence_metrics`): mean
@@ -24,6 +24,7 @@ from bench import controllability as ctl
 from bench import metrics
 from bench.runs import SPACES, Run, to_unit, w_key
 from bench.sidefiles import load_sample_values
+from bench.stats import common_rows
 
 SWEEP_METRICS = ("hv", "hv_norm", "hv_matched", "cu", "spearman", "monotonicity", "blend",
                  "neither", "one_style", "regret_mean", "regret_worst")
@@ -41,17 +42,19 @@ class Context:
     oracle: dict[str, tuple[UTILITY, UTILITY]] | None = None  # space -> (observed, reps)
 
 
-def replicate(run: Run, b: int, rng: np.random.Generator
+def replicate(run: Run, b: int
               ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray] | None]:
     """B replicates of a run: per space (B, C, M) normalised means and (B, C, N, M) raw
     per-image scores. b = 0 gives the observed run as one replicate (the record means).
-    Without side files the observed numbers stand for every replicate (B = 1)."""
+    Without side files the observed numbers stand for every replicate (B = 1). Replicate b
+    redraws the seed's image rows `common_rows(seed, b)`, the same rows in every cell and
+    for every method of that seed."""
     if b == 0 or run.samples is None:
         raw = run.samples
         return ({s: run.means[s][None] for s in SPACES},
                 None if raw is None else {s: raw[s][None] for s in SPACES})
     c, n = run.samples["train"].shape[:2]
-    drawn = rng.integers(0, n, size=(b, int(run.classes.max()) + 1, n))[:, run.classes]
+    drawn = common_rows(run.seed, b, n)[:, None, :]  # (B, 1, N): broadcast over the cells
     cells = np.arange(c)[None, :, None]
     samples = {s: run.samples[s][cells, drawn] for s in SPACES}  # (B, C, N, M)
     means = {s: to_unit(samples[s].mean(axis=2), run.ranges[s]) for s in SPACES}
@@ -131,7 +134,7 @@ def oracle_utility(runs: list[Run], b: int, rng: np.random.Generator
     of the bootstrap over its seeds and images."""
     out = {}
     keys = sorted({w_key(w) for run in runs for w in run.ws})
-    reps = [replicate(run, b, rng) for run in runs]
+    reps = [replicate(run, b) for run in runs]
     for space in SPACES:
         point = np.full((len(runs), len(keys)), np.nan)
         draws = np.full((len(runs), b, len(keys)), np.nan)
@@ -207,10 +210,9 @@ def adherence_of(run: Run, suite_dir: str | Path | None = None) -> Adherence | N
     return out
 
 
-def adherence_metrics(run: Run, adh: Adherence | None, b: int = 0,
-                      rng: np.random.Generator | None = None) -> dict[str, np.ndarray]:
+def adherence_metrics(run: Run, adh: Adherence | None, b: int = 0) -> dict[str, np.ndarray]:
     """`<metric>:<scorer>` -> (B,) values: observed (b = 0, or without per-image scores: B = 1)
-    or B replicates that redraw each class's images, and the base's on the same rows."""
+    or B replicates that redraw the seed's common image rows, and the base's on the same rows."""
     if adh is None:
         return {}
     if b == 0 or adh.samples is None:
@@ -218,7 +220,7 @@ def adherence_metrics(run: Run, adh: Adherence | None, b: int = 0,
         own_base = adh.base[None]
     else:
         n = adh.samples.shape[1]
-        drawn = rng.integers(0, n, size=(b, int(run.classes.max()) + 1, n))[:, run.classes]
+        drawn = np.broadcast_to(common_rows(run.seed, b, n)[:, None, :], (b, len(run.records), n))
         cells = adh.samples[np.arange(len(run.records))[None, :, None], drawn].mean(axis=2)
         base = adh.base_samples[drawn].mean(axis=2)  # (B, C, A), paired with each cell
         own_base = adh.base_samples[drawn[:, 0]].mean(axis=1)

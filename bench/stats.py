@@ -64,6 +64,14 @@ def percentile_interval(draws: np.ndarray, bounds: tuple[float, float] | None = 
     return clip_interval(float(low), float(high), bounds)
 
 
+def common_rows(seed: int, b: int, n: int) -> np.ndarray:
+    """(b, n) image rows drawn with replacement for bootstrap replicate b of evaluation seed
+    `seed`: the same for every method, preference and checkpoint evaluated on that seed's
+    prompts and noise (common random numbers), so a paired difference compares the two
+    methods on the same images and the noise they share cancels."""
+    return np.random.default_rng([SEED, 104729, int(seed), int(n)]).integers(0, n, size=(b, n))
+
+
 def seed_draws(reps: np.ndarray, rng: np.random.Generator, b: int = RESAMPLES
                ) -> np.ndarray:
     """B draws of the mean over seeds: per replicate, S seeds drawn with replacement, each
@@ -137,3 +145,43 @@ def overlaps_zero(draws: np.ndarray, estimate: float | None = None) -> bool:
     contains 0: the two cannot be told apart."""
     interval = percentile_interval(draws, estimate=estimate)
     return interval is not None and interval[0] <= 0.0 <= interval[1]
+
+
+def holm(pvalues: Sequence[float | None]) -> list[float | None]:
+    """Holm's step-down adjustment of p-values for a family of comparisons (None stays None):
+    the i-th smallest of the m defined p-values is multiplied by m - i + 1, then made
+    non-decreasing and capped at 1. Controls the family-wise error rate."""
+    defined = [(p, i) for i, p in enumerate(pvalues) if p is not None and np.isfinite(p)]
+    out: list[float | None] = [None] * len(pvalues)
+    running = 0.0
+    for rank, (p, i) in enumerate(sorted(defined)):
+        running = max(running, min(1.0, (len(defined) - rank) * p))
+        out[i] = running
+    return out
+
+
+def paired_t_pvalue(x: Sequence[float], y: Sequence[float]) -> float | None:
+    """Two-sided p-value of the paired t-test of per-seed values x against y (scipy); None
+    with fewer than 2 pairs, 1.0 when every pair agrees."""
+    from scipy.stats import ttest_rel
+
+    a, c = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    keep = np.isfinite(a) & np.isfinite(c)
+    if keep.sum() < 2:
+        return None
+    d = a[keep] - c[keep]
+    if np.allclose(d, d[0]):
+        return 1.0 if np.isclose(d[0], 0.0) else 0.0
+    return float(ttest_rel(a[keep], c[keep]).pvalue)
+
+
+def t_upper_bound(values: np.ndarray, level: float = LEVEL, axis: int = -1) -> np.ndarray:
+    """One-sided upper confidence bound of a mean over seeds, mean + t(level, S-1) sd / sqrt(S),
+    along `axis`; with one seed, the value itself."""
+    from scipy.stats import t
+
+    v = np.asarray(values, dtype=float)
+    s = v.shape[axis]
+    if s < 2:
+        return v.mean(axis=axis)
+    return v.mean(axis=axis) + t.ppf(level, s - 1) * v.std(axis=axis, ddof=1) / np.sqrt(s)

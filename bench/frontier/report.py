@@ -1,0 +1,179 @@
+"""The frontier suite's report, from its parts' records alone.
+
+    python -m bench.report suite=two_obj_frontier [results_dir=results]
+
+writes, under the suite's root: frontier.csv (one row per method and setting), budget.csv
+(HV at an adherence budget, with the paired comparisons), frontier.md (both tables and the
+protocol), chosen.yaml (each method's pick at the headline budget, as `method_options`) and
+figures/frontier.png (HV matched against the worst-w adherence drop and against drift).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from bench.files import atomic_text
+from bench.frontier.choice import ALPHA, DELTAS, budget_table
+from bench.frontier.figure import frontier_plot
+from bench.frontier.points import REFERENCE, Point, by_method, collect, part_dirs
+from bench.stats import percentile_interval, seed_draws, t_upper_bound
+from bench.tables import fmt
+
+HEADLINE_DELTA = 0.05
+NA = "n/a"
+
+
+def primary_scorer(root: Path) -> str:
+    """The suite's `adherence` scorer (the budget is stated in it), from a part's suite.yaml."""
+    for part in part_dirs(root):
+        path = part / "suite.yaml"
+        if path.is_file():
+            found = (yaml.safe_load(path.read_text()) or {}).get("adherence")
+            if found:
+                return found
+    raise FileNotFoundError(f"no part of {root} names its adherence scorer in suite.yaml")
+
+
+def frontier_table(points: Sequence[Point]) -> pd.DataFrame:
+    """One row per method and setting: HV matched (mean, 95% interval over seeds and images),
+    worst-w adherence drop per scorer (mean, one-sided 95% upper bound), drift, seeds."""
+    rows = []
+    for method, pts in by_method(points).items():
+        for p in pts:
+            est = float(np.mean(p.hv))
+            interval = percentile_interval(
+                seed_draws(p.hv_reps, np.random.default_rng(0)), (0.0, 1.0), estimate=est)
+            row = {"method": method, "setting": p.label, "extrapolated": p.extrapolated,
+                   "part": p.part, "seeds": len(p.seeds), "hv": est,
+                   "hv_low": None if interval is None else interval[0],
+                   "hv_high": None if interval is None else interval[1]}
+            for scorer, drop in p.drop.items():
+                row[f"drop:{scorer}"] = float(np.mean(drop))
+                row[f"drop_ub:{scorer}"] = float(t_upper_bound(drop))
+            row["drift"] = float(np.mean(p.drift))
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _interval_text(row: Mapping, col: str, digits: int = 3) -> str:
+    value = row.get(col)
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return NA
+    lo, hi = row.get(f"{col}_low"), row.get(f"{col}_high")
+    spread = "" if lo is None or pd.isna(lo) else f" [{lo:.{digits}f}, {hi:.{digits}f}]"
+    return f"{value:.{digits}f}{spread}"
+
+
+def frontier_markdown(table: pd.DataFrame, scorers: Sequence[str]) -> list[str]:
+    head = ["Method", "Setting", "Seeds", "HV matched", *(f"worst-w drop {s} (mean / UB)"
+                                                        for s in scorers), "Drift"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for _, r in table.iterrows():
+        setting = r["setting"] + (" (extrapolated)" if r["extrapolated"] else "")
+        drops = [f"{r[f'drop:{s}']:+.3f} / {r[f'drop_ub:{s}']:+.3f}" for s in scorers]
+        lines.append("| " + " | ".join([r["method"], setting, str(r["seeds"]),
+                                        _interval_text(r, "hv"), *drops,
+                                        f"{r['drift']:.3f}"]) + " |")
+    return lines
+
+
+def budget_markdown(table: pd.DataFrame) -> list[str]:
+    head = ["delta", "Method", "Pick", "HV at budget", "picked in", "vs slider", "P(> slider)",
+            "p (Holm)"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for _, r in table.iterrows():
+        hv = _interval_text(r, "hv")
+        pick = NA if r["setting"] is None else r["setting"] + (" (extrapolated)"
+                                                              if r["extrapolated"] else "")
+        shares = (f"{r['pick_share']:.0%} (any: {r['admissible_share']:.0%})"
+                  if r["pick_share"] is not None and not pd.isna(r["pick_share"])
+                  else f"any: {r['admissible_share']:.0%}")
+        vs = NA if pd.isna(r.get("diff", np.nan)) else _signed(r)
+        pi = NA if pd.isna(r.get("pi", np.nan)) else (
+            f"{r['pi']:.2f} [{fmt(r['pi_low'])}, {fmt(r['pi_high'])}]")
+        p = NA if pd.isna(r.get("p_holm", np.nan)) else f"{r['p_holm']:.3f} ({r['p']:.3f})"
+        lines.append("| " + " | ".join([f"{r['delta']:.2f}", r["method"], pick,
+                                        f"**{hv}**" if r["tied_best"] and r["setting"] else hv,
+                                        shares, vs, pi, p]) + " |")
+    return lines
+
+
+def _signed(r: Mapping) -> str:
+    return f"{r['diff']:+.3f} [{r['diff_low']:+.3f}, {r['diff_high']:+.3f}]"
+
+
+def chosen_options(budget: pd.DataFrame, points: Sequence[Point], delta: float) -> dict:
+    """Each method's pick at `delta` as method_options entries (the knob names of its runs:
+    lambda_ref of the soups' runs goes under rewarded_soups, a merge scale under lambda)."""
+    picked = budget[(budget["delta"] == delta) & budget["setting"].notna()]
+    settings = {(p.method, p.label): p.setting for p in points}
+    out: dict[str, dict] = {}
+    for _, r in picked.iterrows():
+        setting = dict(settings[(r["method"], r["setting"])])
+        scale = setting.pop("scale", None)
+        out[r["method"]] = {**setting, **({"lambda": scale} if scale is not None else {})}
+    return out
+
+
+def build_frontier_report(root: str | Path, resamples: int = 1000) -> list[Path]:
+    """Write the frontier suite's tables, picks and figure; returns the paths written."""
+    root = Path(root)
+    points = collect(root, resamples=resamples)
+    if not points:
+        raise FileNotFoundError(f"no records under {root}: run `python -m bench.run` first")
+    scorer = primary_scorer(root)
+    scorers = sorted(points[0].drop)
+    table = frontier_table(points)
+    budget = budget_table(by_method(points), scorer)
+    written = [root / "frontier.csv", root / "budget.csv", root / "frontier.md",
+               root / "chosen.yaml"]
+    atomic_text(written[0], table.to_csv(index=False))
+    atomic_text(written[1], budget.to_csv(index=False))
+    atomic_text(written[2], "\n".join(_markdown(table, budget, scorer, scorers, points)) + "\n")
+    chosen = chosen_options(budget, points, HEADLINE_DELTA)
+    atomic_text(written[3], f"# picks at adherence budget {HEADLINE_DELTA} ({scorer}), by "
+                f"`python -m bench.report suite={root.name}`\n"
+                + yaml.safe_dump({"method_options": chosen}, sort_keys=False))
+    written.append(frontier_plot(table, scorer, root / "figures" / "frontier.png"))
+    return written
+
+
+def _markdown(table, budget, scorer, scorers, points) -> list[str]:
+    seeds = sorted({s for p in points for s in p.seeds})
+    return [
+        (f"# Frontier: {len({p.method for p in points})} methods, {len(table)} settings, "
+        f"seeds {', '.join(map(str, seeds))}"),
+        "",
+        ("Protocol: every method at several values of its knob (lambda_ref of the NFT runs, "
+        "KL beta of GRPO, a merge's scale on the same runs); held-out HV matched (k = 5) at "
+        "the final checkpoint; worst-w drop = the base model's adherence on the same prompts "
+        "and noise minus the method's adherence at its worst w, per seed; UB = one-sided 95% "
+        "upper bound of its mean over seeds (t). HV intervals: 95% bootstrap over seeds and "
+        "images with common random numbers (the same image rows for every method of a "
+        "seed), clipped to [0, 1]. A merge scale above 1 extrapolates past its ingredients."),
+        "",
+        *frontier_markdown(table, scorers),
+        "",
+        f"## HV at an adherence budget ({scorer})",
+        "",
+        (f"For each delta, each method's best mean HV matched among its settings whose UB of "
+        f"worst-w drop is at most delta. The pick is redone in each of the bootstrap "
+        f"resamples (the interval includes the choice); 'picked in' is the share of "
+        f"resamples that pick the same setting (any: that admit one). vs slider: paired "
+        f"difference in the same resamples; P(> slider) over seed pairs (rliable); p: "
+        f"paired t-test over seeds, Holm-corrected over the comparisons of one delta (raw "
+        f"in brackets). Bold: not separable from the best by the Holm-corrected paired test "
+        f"(alpha {ALPHA})."),
+        "",
+        *budget_markdown(budget),
+        "",
+        (f"The headline (`two_obj`) runs each method at its pick for delta = {HEADLINE_DELTA}: "
+        f"chosen.yaml."),
+    ]
+
+
+__all__ = ["DELTAS", "REFERENCE", "build_frontier_report"]
