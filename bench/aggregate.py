@@ -28,7 +28,9 @@ from bench.stats import (
     RESAMPLES,
     SEED,
     difference_draws,
+    holm,
     overlaps_zero,
+    paired_on_common_seeds,
     percentile_interval,
     summarise,
 )
@@ -298,9 +300,10 @@ def per_run_table(records: Sequence[Record], suite_dir: str | Path | None = None
 
 def _tied_best(board: pd.DataFrame, col: str, reps: Mapping[str, Mapping[str, Any]],
                per_run: pd.DataFrame) -> list[bool]:
-    """Per method: True when the 95% interval of (method - best method) contains 0, i.e. it
-    cannot be told apart from the best mean; none when the column has fewer than two
-    distinct values (nothing stands out)."""
+    """Per method: True when it cannot be told apart from the best mean: the paired t-test
+    over common seeds against the best, Holm-corrected over the methods compared, does not
+    reject at 5% (with fewer than two common seeds: the 95% interval of the difference
+    contains 0); none when the column has fewer than two distinct values."""
     values = pd.to_numeric(board[col], errors="coerce")
     kind = col.removeprefix("heldout_").partition(":")[0]  # "below_base:<scorer>" -> below_base
     if values.dropna().nunique() < 2 or kind in NOT_RANKED:
@@ -308,24 +311,35 @@ def _tied_best(board: pd.DataFrame, col: str, reps: Mapping[str, Mapping[str, An
     larger = larger_is_better(col)
     best = board["method"].iloc[int(values.idxmax() if larger else values.idxmin())]
 
+    def seeds_of(method: str) -> tuple[np.ndarray, list[int]]:
+        group = per_run[(per_run["method"] == method) & per_run["same_as_seed"].isna()]
+        return (pd.to_numeric(group[col], errors="coerce").to_numpy(dtype=float),
+                list(group["seed"]))
+
     def draws_of(method: str) -> tuple[np.ndarray, list[int]]:
         entry = reps.get(method, {})
         if col in entry:
             return entry[col], entry["seeds"]
-        group = per_run[(per_run["method"] == method) & per_run["same_as_seed"].isna()]
-        vals = pd.to_numeric(group[col], errors="coerce").to_numpy(dtype=float)
-        return vals[:, None], list(group["seed"])
+        vals, seeds = seeds_of(method)
+        return vals[:, None], seeds
 
-    bx, bs = draws_of(best)
+    others = [m for m, v in zip(board["method"], values, strict=True)
+              if m != best and not pd.isna(v)]
+    bv, bs = seeds_of(best)
+    adjusted = dict(zip(others, holm([paired_on_common_seeds(*seeds_of(m), bv, bs)
+                                      for m in others]), strict=True))
+    bx, bxs = draws_of(best)
     out = []
     for method, value in zip(board["method"], values, strict=True):
         if pd.isna(value):
             out.append(False)
         elif method == best:
             out.append(True)
+        elif adjusted.get(method) is not None:
+            out.append(adjusted[method] >= 0.05)
         else:
             x, xs = draws_of(method)
-            out.append(overlaps_zero(_quiet_nan(difference_draws, x, xs, bx, bs),
+            out.append(overlaps_zero(_quiet_nan(difference_draws, x, xs, bx, bxs),
                                      float(value - values[board["method"] == best].iloc[0])))
     return out
 

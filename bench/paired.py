@@ -3,7 +3,9 @@
 For each metric: the difference method - reference, its 95% bootstrap interval (paired on
 the common seeds, and over images where side files exist; see `bench.stats`) and the
 probability of improvement P(method better than reference) over all pairs of their seeds,
-as rliable defines it (P(X > Y), ties 1/2; for metrics where lower is better, P(X < Y)).
+as rliable defines it (P(X > Y), ties 1/2; for metrics where lower is better, P(X < Y)),
+with its stratified-bootstrap interval; and the paired t-test over common seeds, Holm-
+corrected over the comparisons of one metric (`<col>_p`, `<col>_p_holm`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,14 @@ import numpy as np
 import pandas as pd
 
 from bench.aggregate import larger_is_better
-from bench.stats import difference_draws, percentile_interval, probability_of_improvement
+from bench.stats import (
+    difference_draws,
+    holm,
+    improvement_interval,
+    paired_on_common_seeds,
+    percentile_interval,
+    probability_of_improvement,
+)
 
 REFERENCE = "paretoslider"
 COMPARED = (("heldout_hv_matched", "HV matched"), ("heldout_hv", "HV"),
@@ -45,7 +54,9 @@ def comparisons(per_run: pd.DataFrame, replicates: Mapping[str, Mapping[str, Any
             y, ys = _seed_values(per_run, reference, col)
             if col not in per_run or not np.isfinite(x).any() or not np.isfinite(y).any():
                 row.update({f"{col}_diff": None, f"{col}_diff_ci_low": None,
-                            f"{col}_diff_ci_high": None, f"{col}_p_better": None})
+                            f"{col}_diff_ci_high": None, f"{col}_p_better": None,
+                            f"{col}_p_better_ci_low": None, f"{col}_p_better_ci_high": None,
+                            f"{col}_p": None})
                 continue
             rx = replicates.get(method, {}).get(col, x[:, None])
             ry = replicates.get(reference, {}).get(col, y[:, None])
@@ -56,5 +67,12 @@ def comparisons(per_run: pd.DataFrame, replicates: Mapping[str, Mapping[str, Any
                         f"{col}_diff_ci_low": None if interval is None else interval[0],
                         f"{col}_diff_ci_high": None if interval is None else interval[1],
                         f"{col}_p_better": probability_of_improvement(sign * x, sign * y)})
+            pi = improvement_interval(sign * x, sign * y)
+            row[f"{col}_p_better_ci_low"], row[f"{col}_p_better_ci_high"] = pi or (None, None)
+            row[f"{col}_p"] = paired_on_common_seeds(x, xs, y, ys)
         rows.append(row)
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    for col in cols:  # the family: every method's comparison with the reference on one metric
+        if f"{col}_p" in out:
+            out[f"{col}_p_holm"] = holm(list(out[f"{col}_p"]))
+    return out

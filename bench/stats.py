@@ -185,3 +185,27 @@ def t_upper_bound(values: np.ndarray, level: float = LEVEL, axis: int = -1) -> n
     if s < 2:
         return v.mean(axis=axis)
     return v.mean(axis=axis) + t.ppf(level, s - 1) * v.std(axis=axis, ddof=1) / np.sqrt(s)
+
+
+def improvement_interval(x: Sequence[float], y: Sequence[float], b: int = RESAMPLES,
+                         seed: int = SEED) -> tuple[float, float] | None:
+    """95% interval of P(X > Y) by the stratified bootstrap rliable uses: X's and Y's seeds
+    redrawn with replacement, each within its own method; clipped to [0, 1]."""
+    a = np.asarray([v for v in x if v is not None and np.isfinite(v)], dtype=float)
+    c = np.asarray([v for v in y if v is not None and np.isfinite(v)], dtype=float)
+    if len(a) < 2 or len(c) < 2:
+        return None
+    rng = np.random.default_rng(seed)
+    xa = a[rng.integers(0, len(a), size=(b, len(a)))]
+    yc = c[rng.integers(0, len(c), size=(b, len(c)))]
+    diff = xa[:, :, None] - yc[:, None, :]
+    return percentile_interval(((diff > 0) + 0.5 * (diff == 0)).mean(axis=(1, 2)), (0.0, 1.0))
+
+
+def paired_on_common_seeds(x: Sequence[float], x_seeds: Sequence[int], y: Sequence[float],
+                           y_seeds: Sequence[int]) -> float | None:
+    """Paired t-test p-value of x against y on the seeds both have."""
+    common = sorted(set(x_seeds) & set(y_seeds))
+    xi = {s: v for s, v in zip(x_seeds, x)}
+    yi = {s: v for s, v in zip(y_seeds, y)}
+    return paired_t_pvalue([xi[s] for s in common], [yi[s] for s in common])

@@ -218,7 +218,8 @@ def comparison_section(comp: pd.DataFrame, cols: Sequence[tuple[str, str]]) -> S
             d = row.get(f"{col}_diff")
             text = NA if _missing(d) else (
                 f"{float(d):+.3f} [{fmt(row[f'{col}_diff_ci_low'])}, "
-                f"{fmt(row[f'{col}_diff_ci_high'])}] P={fmt(row[f'{col}_p_better'])}")
+                f"{fmt(row[f'{col}_diff_ci_high'])}] P={fmt(row[f'{col}_p_better'])}"
+                f"{_pi_interval(row, col)} p={fmt(row.get(f'{col}_p_holm'))}")
             cells.append((text, False))
         body.append(cells)
     return Section(f"Paired comparisons against {ref} (held-out)",
@@ -226,7 +227,14 @@ def comparison_section(comp: pd.DataFrame, cols: Sequence[tuple[str, str]]) -> S
                        (f"method - {ref}, mean over seeds [{LEVEL:.0%} bootstrap interval, "
                        "paired on common seeds, over images too where side files exist]; "
                        f"P = probability of improvement P(method better than {ref}) over all "
-                       "pairs of their seeds (rliable; ties 1/2; for regret, lower is better).")])
+                       "pairs of their seeds (rliable; ties 1/2; for regret, lower is better), "
+                       "with its stratified-bootstrap interval; p = paired t-test over common "
+                       "seeds, Holm-corrected over the methods compared on that metric.")])
+
+
+def _pi_interval(row: Mapping[str, Any], col: str) -> str:
+    lo, hi = row.get(f"{col}_p_better_ci_low"), row.get(f"{col}_p_better_ci_high")
+    return "" if _missing(lo) else f" [{fmt(lo)}, {fmt(hi)}]"
 
 
 def blend_section(cells: pd.DataFrame) -> Section | None:

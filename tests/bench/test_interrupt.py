@@ -44,7 +44,7 @@ def start_until_training(tmp_path: Path) -> tuple[subprocess.Popen, list[int]]:
     # the background, where SIGINT is ignored and that would be inherited
     proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # noqa: PLW1509
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and proc.poll() is None:
         kids = children(proc.pid)
