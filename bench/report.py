@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -33,6 +34,7 @@ from bench.html import write_index, write_suite_page
 from bench.known_answers import known_answer_section
 from bench.paired import COMPARED, comparisons
 from bench.records import read_records
+from bench.runs import build_runs, w_key
 from bench.sidefiles import load_train_logs, note
 from bench.tables import (
     NA,
@@ -159,7 +161,8 @@ def build_report(suite_dir: str | Path, ref_point: Sequence[float] | None = None
     static = sorted(set(board.loc[~board["w_dependent"], "method"]))
     info = {"k": analysis.k, "samples": "/".join(map(str, analysis.samples_per_w)) or NA,
             "settings": settings_line(analysis, settings, records),
-            "oracle_note": oracle_note(analysis, oracle_dir)}
+            "oracle_note": " ".join(filter(None, [oracle_note(analysis, oracle_dir),
+                                                  oracle_check(analysis, records)]))}
     extra = [comparison_section(comp, COMPARED), known_answer_section(records),
              blend_section(analysis.cells), *budget_sections(table, areas, static)]
     tables = write_tables(board, suite_dir, f"Leaderboard: {name}", info, extra)
@@ -194,6 +197,34 @@ def oracle_note(analysis: Analysis, oracle_dir: Path | None) -> str:
     return (f"Oracle {where}: one fixed-weight model per w, {len(o['seeds'])} seeds, "
             f"{fmt(o['passes'], True)} passes per model; its mean held-out w.r is "
             f"{fmt(o['utility']['heldout'])}.")
+
+
+def oracle_check(analysis: Analysis, records: Sequence[dict]) -> str | None:
+    """Is the oracle a yardstick at each w? Its held-out w.r (mean over its seeds) against each
+    method's (mean over seeds); says where it is below every method's and where some beats it."""
+    if analysis.context is None or analysis.context.oracle is None:
+        return None
+    oracle = analysis.context.oracle["heldout"][0]
+    runs, _ = build_runs([r for r in records if r["method"] != ORACLE])
+    utility: dict[str, dict[tuple, list[float]]] = {}
+    for run in runs:
+        for w, u in zip(run.ws, np.sum(run.ws * run.means["heldout"], axis=1), strict=True):
+            utility.setdefault(run.method, {}).setdefault(w_key(w), []).append(float(u))
+    below_all, beaten = [], []
+    for w, value in sorted(oracle.items()):
+        means = [np.mean(per_w[w]) for per_w in utility.values() if w in per_w]
+        if not means or not np.isfinite(value):
+            continue
+        if value < min(means):
+            below_all.append(w)
+        elif value < max(means):
+            beaten.append(w)
+    where = lambda ws: ", ".join(f"w1={w[0]:g}" for w in ws)
+    return (f"Oracle check (held-out w.r): below every method at {len(below_all)} w"
+            f"{' (' + where(below_all) + ')' if below_all else ''}; some method above it at "
+            f"{len(beaten)} more w{' (' + where(beaten) + ')' if beaten else ''}"
+            + ("; read regret there as a comparison, not a distance to an optimum."
+               if below_all or beaten else "."))
 
 
 def build_scaling_report(suite_dirs: Sequence[str | Path], out_dir: str | Path) -> Path:
