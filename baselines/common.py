@@ -57,11 +57,14 @@ def single_reward_units(ctx: SuiteContext, method: str) -> list[Unit]:
     """One fixed-weight run per reward (one-hot w), shared by the soups and every merge.
 
     Settings come from ctx.options["rewarded_soups"] whichever method asks, so the configs,
-    and therefore the unit keys, are identical and the runs are trained once.
+    and therefore the unit keys, are identical and the runs are trained once; a method may
+    set its own on top (ctx.options[method]["runs"], e.g. the lambda_ref its frontier
+    picked), and its runs are then shared only with methods of the same settings.
     """
     m = len(ctx.objectives)
     budget = Method.split_budget(ctx, m)
-    options = ctx.options.get("rewarded_soups", {})
+    own = (ctx.options.get(method) or {}).get("runs", {}) if method != "rewarded_soups" else {}
+    options = {**ctx.options.get("rewarded_soups", {}), **own}
     units = [fixed_w_unit(ctx, f"single_{name}", [1.0 if j == i else 0.0 for j in range(m)],
                           budget, options)
              for i, name in enumerate(ctx.objectives)]

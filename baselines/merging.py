@@ -14,7 +14,8 @@ What each peft combination does with LoRA factors (peft 0.2x):
 - cat: the factors concatenated, rank M r: exactly sum_m w_m s_m B_m A_m.
 Options, from ctx.options["merging"] and then ctx.options["<method name>"]: density
 (default 0.5), lambda (the merged change is multiplied by it, default 1), svd_rank,
-majority_sign_method ("total" or "frequency"). The merge is redone at each w; its time is
+majority_sign_method ("total" or "frequency"), runs (settings of its single-reward runs on top
+of rewarded_soups'). The merge is redone at each w; its time is
 reported as the extra cost of a slider change.
 """
 from __future__ import annotations
@@ -37,6 +38,7 @@ class Merging(Method):
 
     def options(self, ctx: SuiteContext) -> dict:
         opts = {**DEFAULTS, **ctx.options.get("merging", {}), **ctx.options.get(self.name, {})}
+        opts.pop("runs", None)  # the single-reward runs' own settings (baselines.common)
         unknown = sorted(set(opts) - set(DEFAULTS))
         if unknown:
             raise ValueError(f"{self.name}: unknown options {unknown}; known: {sorted(DEFAULTS)}")
@@ -46,6 +48,11 @@ class Merging(Method):
         """lambda_ref of the runs, and `scale`: the merged change's factor (lambda); above 1 a
         merge extrapolates beyond its ingredients."""
         return {**super().strength(ctx), "scale": float(self.options(ctx)["lambda"])}
+
+    def options_for(self, strength: dict[str, float]) -> dict:
+        runs = {k: v for k, v in strength.items() if k != "scale"}
+        return {**({"lambda": strength["scale"]} if "scale" in strength else {}),
+                **({"runs": runs} if runs else {})}
 
     def policy(self, ctx, trained, base, w) -> Policy:
         o = self.options(ctx)

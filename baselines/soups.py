@@ -49,3 +49,6 @@ class RewardedSoupsDelta(RewardedSoups):
     @staticmethod
     def combine(models, w):
         return delta_soup(models, w)
+
+    def options_for(self, strength: dict[str, float]) -> dict:
+        return {"runs": dict(strength)} if strength else {}

@@ -20,6 +20,9 @@ class Switching(Method):
     def units(self, ctx: SuiteContext) -> list[Unit]:
         return single_reward_units(ctx, self.name)
 
+    def options_for(self, strength: dict[str, float]) -> dict:
+        return {"runs": dict(strength)} if strength else {}
+
     def policy(self, ctx, trained, base, w) -> MixturePolicy:
         models = ingredients(self.units(ctx), trained)
         return MixturePolicy([Policy(m) for m in models], tuple(float(x) for x in w),

@@ -152,7 +152,7 @@ def oracle_utility(runs: list[Run], b: int, rng: np.random.Generator
 # ---------------------------------------------------------------- prompt adherence
 # per adherence scorer: mean over w, worst w, share of w below the base, the base's own
 ADHERENCE_METRICS = ("adherence", "adherence_worst", "below_base", "base_adherence")
-BELOW_BASE_MARGIN = 0.05  # the tuning's allowance for lost adherence (conf/tune.yaml)
+BELOW_BASE_MARGIN = 0.05  # the allowance for lost adherence: also the frontier's headline budget
 
 
 def adherence_columns(columns: Iterable[str]) -> list[str]:

@@ -114,6 +114,10 @@ class Method:
         units = self.units(ctx) if self.knobs else []
         return {k: float(getattr(units[0].cfg, k)) for k in self.knobs} if units else {}
 
+    def options_for(self, strength: dict[str, float]) -> dict:
+        """The method_options entry that runs the method at `strength` (its knob values)."""
+        return dict(strength)
+
     @staticmethod
     def split_budget(ctx: SuiteContext, n_units: int) -> int | None:
         """Equal total compute: N runs share the budget; per-model: each run gets all of it."""

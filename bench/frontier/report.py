@@ -20,10 +20,11 @@ from bench.files import atomic_text
 from bench.frontier.choice import ALPHA, DELTAS, budget_table
 from bench.frontier.figure import frontier_plot
 from bench.frontier.points import REFERENCE, Point, by_method, collect, part_dirs
+from bench.resample import BELOW_BASE_MARGIN
 from bench.stats import percentile_interval, seed_draws, t_upper_bound
 from bench.tables import fmt
 
-HEADLINE_DELTA = 0.05
+HEADLINE_DELTA = BELOW_BASE_MARGIN  # the budget two_obj's settings are picked at
 NA = "n/a"
 
 
@@ -107,16 +108,15 @@ def _signed(r: Mapping) -> str:
 
 
 def chosen_options(budget: pd.DataFrame, points: Sequence[Point], delta: float) -> dict:
-    """Each method's pick at `delta` as method_options entries (the knob names of its runs:
-    lambda_ref of the soups' runs goes under rewarded_soups, a merge scale under lambda)."""
+    """Each method's pick at `delta` as its method_options entry (`Method.options_for`: a
+    merge's scale as lambda, the knobs of runs it shares under runs)."""
+    import baselines  # noqa: F401  (registers the baseline methods)
+    from paretoslider.methods import METHODS
+
     picked = budget[(budget["delta"] == delta) & budget["setting"].notna()]
     settings = {(p.method, p.label): p.setting for p in points}
-    out: dict[str, dict] = {}
-    for _, r in picked.iterrows():
-        setting = dict(settings[(r["method"], r["setting"])])
-        scale = setting.pop("scale", None)
-        out[r["method"]] = {**setting, **({"lambda": scale} if scale is not None else {})}
-    return out
+    return {r["method"]: METHODS.get(r["method"])().options_for(
+        dict(settings[(r["method"], r["setting"])])) for _, r in picked.iterrows()}
 
 
 def build_frontier_report(root: str | Path, resamples: int = 1000) -> list[Path]:

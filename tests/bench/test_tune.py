@@ -1,25 +1,46 @@
+"""bench.tune reads the frontier's picks and lays them over a suite's method_options."""
+from __future__ import annotations
+
 import subprocess
 import sys
 
-from bench.tune import MERGES, SWEEPS, configs, pick
+import yaml
+
+from bench.tune import merged, options_block, write_options
 
 
-def test_every_method_gets_a_sweep_of_the_same_size():
-    sizes = {name: len(configs(s)) for name, s in {**SWEEPS, **MERGES}.items()}
-    assert set(sizes.values()) == {6}, sizes
-    assert configs(SWEEPS["flow_multi"])[1] == {"lr": 5e-4, "kl_beta": 0.04}
+def test_picks_are_laid_over_the_current_options():
+    current = {"paretoslider": {"lr": 2e-3, "lambda_ref": 1.0}, "merging_linear": {"lambda": 2.0},
+               "merging_ties": {"lambda": 4.0, "density": 1.0}}
+    picks = {"paretoslider": {"lambda_ref": 0.6},
+             "merging_linear": {"lambda": 1.0, "runs": {"lambda_ref": 0.3}}}
+    out = merged(current, picks)
+    assert out["paretoslider"] == {"lr": 2e-3, "lambda_ref": 0.6}
+    assert out["merging_linear"] == {"lambda": 1.0, "runs": {"lambda_ref": 0.3}}
+    assert out["merging_ties"] == current["merging_ties"]
 
 
-def test_pick_takes_the_largest_gain_that_keeps_adherence():
-    rows = [{"gain": 0.3, "adherence": 0.80}, {"gain": 0.2, "adherence": 0.90},
-            {"gain": 0.1, "adherence": 0.95}]
-    assert pick(rows, floor=0.85) is rows[1]
-    assert pick(rows, floor=0.99) is rows[2]  # none allowed: the most adherent one
+def test_write_replaces_only_the_options_block(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text("name: s\n# old comment\nmethod_options:\n  paretoslider: {lr: 0.002}\n"
+                    "  fixed_weight: {lr: 0.0005}\nideal_box: 1\n")
+    write_options(path, {"paretoslider": {"lr": 0.002, "lambda_ref": 0.6}}, "s")
+    text = path.read_text()
+    assert "old comment" not in text and text.startswith("name: s\n# each method")
+    assert yaml.safe_load(text) == {"name": "s", "ideal_box": 1, "method_options": {
+        "paretoslider": {"lr": 0.002, "lambda_ref": 0.6}}}
+    assert options_block({"m": {"runs": {"lambda_ref": 0.3}}}, "s").endswith(
+        "  m: {runs: {lambda_ref: 0.3}}\n")
 
 
-def test_unknown_method_is_refused_in_one_line():
-    out = subprocess.run([sys.executable, "-m", "bench.tune", "suite=smoke", "only=[nope]"],
-                         check=False, capture_output=True, text=True)
-    assert out.returncode != 0
-    assert out.stderr.strip().splitlines() == ["error: cannot tune ['nope']; known: " +
-                                               ", ".join([*SWEEPS, *MERGES])]
+def test_missing_picks_are_one_line_with_the_command(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "bench.tune", "suite=two_obj",
+                          f"results_dir={tmp_path}"], check=False, capture_output=True, text=True)
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == [
+        (f"error: no picks in {tmp_path}/two_obj_frontier/chosen.yaml: run `python -m bench.run "
+        f"suite=two_obj_frontier results_dir={tmp_path}` first")]
+    out = subprocess.run([sys.executable, "-m", "bench.tune", "suite=gauss"], check=False,
+                         capture_output=True, text=True)
+    assert out.returncode == 2
+    assert out.stderr.startswith("error: suite gauss has no frontier suite 'gauss_frontier'")
