@@ -16,11 +16,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from omegaconf import OmegaConf
 
 from bench.files import atomic_text
 from bench.run import CONF, known_suites
-from bench.suite import SuiteError, load_suite
+from bench.suite import SuiteError, load_suite, read_suite_file
 from paretoslider.cli import Parser, positive_int
 from paretoslider.rewards import build_reward, normalise
 
@@ -88,7 +87,7 @@ def main(argv=None) -> None:
     suites = {}
     try:
         for name in args.suites:
-            raw = OmegaConf.to_container(OmegaConf.load(CONF / "suite" / f"{name}.yaml"))
+            raw = read_suite_file(name)
             if "parts" in raw or raw.get("world") != "shapes":
                 raise SuiteError(f"suite {name} is not a shapes-world suite with objectives")
             suites[name] = load_suite(raw)

@@ -36,11 +36,30 @@ def shared_seeds(mine: list[dict], ref: list[dict]) -> list[dict]:
     return kept if seeds <= {r["seed"] for r in kept} else ref
 
 
+class CompareError(ValueError):
+    """Two folders that hold different experiments."""
+
+
+def _what(records: list[dict]) -> tuple[str, tuple[str, ...]]:
+    return str(records[0].get("suite")), tuple(records[0]["objectives"])
+
+
+def check_comparable(mine: list[dict], ref: list[dict]) -> None:
+    """Refuse to set side by side two suites, or two sets of objectives."""
+    (a, ao), (b, bo) = _what(mine), _what(ref)
+    if (a, ao) != (b, bo):
+        raise CompareError(f"cannot compare suite {a} (M = {len(ao)}: {', '.join(ao)}) with "
+                           f"suite {b} (M = {len(bo)}: {', '.join(bo)}): they are different "
+                           "experiments")
+
+
 def compare(run_dir: str | Path, reference_dir: str | Path) -> pd.DataFrame:
     """One row per method of the run: for each metric the run's mean and interval, the
     reference's, and `<metric>_inside` (True / False; None where either is missing)."""
     mine_records = _records(Path(run_dir))
-    ref_records = shared_seeds(mine_records, _records(Path(reference_dir)))
+    all_ref = _records(Path(reference_dir))
+    check_comparable(mine_records, all_ref)
+    ref_records = shared_seeds(mine_records, all_ref)
     mine, ref = _board(mine_records, Path(run_dir)), _board(ref_records, Path(reference_dir))
     rows = []
     for method in mine.index:
@@ -93,7 +112,11 @@ def print_comparison(run_dir: Path, reference_dir: Path) -> None:
     if not read_records(Path(reference_dir) / "records.jsonl"):
         print(f"no reference results in {reference_dir}: nothing to compare with")
         return
-    table = compare(run_dir, reference_dir)
+    try:
+        table = compare(run_dir, reference_dir)
+    except CompareError as exc:
+        print(f"not compared with the reference: {exc}")
+        return
     inside = [v for col in METRICS for v in table[f"{col}_inside"] if v is not None]
     print(f"\nthis run ({run_dir}) against the reference ({reference_dir}) on the seeds of "
           "this run; intervals are 95% over seeds (a single seed: its value); 'inside': this "
@@ -111,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     try:
         print(format_comparison(compare(a.run_dir, a.reference_dir)))
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, CompareError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -34,11 +34,29 @@ def checks() -> list[tuple[bool, str]]:
     judges = sorted(p.stem for p in (assets / "judges").glob("*.safetensors"))
     out.append((bool(judges), f"judges: {', '.join(judges) or 'none'}"
                 + ("" if judges else ": run `python -m paretoslider.rewards.train_judges`")))
+    out += _thread_variables()
     free = shutil.disk_usage(".").free / 2**30
     out.append((free > 1, f"{free:.1f} GiB free on disk"))
     url = os.environ.get("PARETOSLIDER_REWARD_SERVER")
     if url:
         out.append(_server(url))
+    return out
+
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+def _thread_variables() -> list[tuple[bool, str]]:
+    """Thread-count variables that are set must be positive integers (libraries ignore or
+    misread anything else, and a run then uses every core)."""
+    out = []
+    for name in THREAD_VARIABLES:
+        value = os.environ.get(name)
+        if value is None:
+            continue
+        ok = value.strip().isdigit() and int(value) > 0
+        out.append((ok, f"{name}={value!r}" + ("" if ok else ": must be a positive integer; "
+                                                f"unset it or set {name}=1")))
     return out
 
 

@@ -23,6 +23,7 @@ from bench import records as rec
 from bench.evaluate import diversity, drift, generate, score_images, strip_image
 from bench.files import atomic_save, atomic_text
 from bench.known_answers import world_measures
+from bench.locks import unit_lock
 from bench.suite import Suite
 from bench.workers import pool
 from paretoslider.checkpoint import (
@@ -87,7 +88,14 @@ def _train(suite: Suite, world, unit: Unit, ckpt_dir: Path) -> Trainer:
 
 
 def train_unit(suite: Suite, unit: Unit, unit_dir: Path, log_path: Path) -> dict:
-    """Train one unit to completion (resuming if a checkpoint exists); returns its cost."""
+    """Train one unit to completion (resuming if a checkpoint exists); returns its cost. A
+    unit another process is training (another results folder sharing the cache) is waited
+    for, then found finished."""
+    with unit_lock(unit_dir):
+        return _train_unit(suite, unit, unit_dir, log_path)
+
+
+def _train_unit(suite: Suite, unit: Unit, unit_dir: Path, log_path: Path) -> dict:
     done = unit_dir / "done.json"
     summary = read_done(unit_dir)
     if summary is not None:

@@ -91,7 +91,7 @@ def read_records(path: str | os.PathLike, strict: bool = False) -> list[dict[str
     p = Path(path)
     if not p.exists():
         return []
-    text = p.read_text(encoding="utf-8", errors="replace")  # bytes that are no text: broken lines
+    text = p.read_text(encoding="utf-8-sig", errors="replace")  # bytes that are no text: broken lines
     lines = text.split("\n")
     out = []
     for number, line in enumerate(lines, start=1):
@@ -117,7 +117,7 @@ def repair_records(path: str | os.PathLike) -> int:
     p = Path(path)
     if not p.exists():
         return 0
-    text = p.read_text(encoding="utf-8", errors="replace")
+    text = p.read_text(encoding="utf-8-sig", errors="replace")
     lines = [ln for ln in text.split("\n") if ln.strip()]
     good = [ln for ln in lines if _parse_line(ln) is not None]
     if len(good) == len(lines) and (not text or text.endswith("\n")):
@@ -246,3 +246,91 @@ def git_commit(path: str | os.PathLike | None = None) -> str | None:
     if head.startswith("ref:"):
         return _resolve_ref(git_dir, head.split(":", 1)[1].strip())
     return head or None
+
+
+# ---------------------------------------------------------------- audit
+REQUIRED = ("suite", "method", "seed", "w", "objectives", "rewards", "judges", "config_hash")
+REJECTED = "records.rejected.jsonl"  # where a repair moves the records it does not keep
+
+
+def read_numbered(path: str | os.PathLike) -> list[tuple[int, dict[str, Any]]]:
+    """(line number, record) of every line that is a JSON object (others are skipped)."""
+    p = Path(path)
+    if not p.exists():
+        return []
+    text = p.read_text(encoding="utf-8-sig", errors="replace")
+    return [(n, r) for n, line in enumerate(text.split("\n"), start=1)
+            if line.strip() and (r := _parse_line(line)) is not None]
+
+
+def _schema_problem(rec: Mapping[str, Any]) -> str | None:
+    missing = [k for k in REQUIRED if k not in rec]
+    if missing:
+        return f"not a cell record (lacks {', '.join(missing)})"
+    if not isinstance(rec["w"], list) or len(rec["w"]) != len(rec["objectives"]):
+        return f"w {rec['w']} does not match its {len(rec['objectives'])} objectives"
+    return None
+
+
+def _values(rec: Mapping[str, Any]) -> tuple:
+    return (json.dumps(rec.get("rewards"), sort_keys=True), json.dumps(rec.get("judges"),
+                                                                        sort_keys=True))
+
+
+def audit(numbered: Sequence[tuple[int, Mapping[str, Any]]], suite: str | None,
+          config_hash: str | None) -> tuple[list[tuple[int, dict]], list[tuple[int, str]]]:
+    """(kept, problems) of a records file. A record is foreign when it is not a cell record,
+    or names another suite or config hash than the folder's (`config_hash` None: the first
+    record's). Of two records of one cell the later supersedes the earlier when it holds
+    more scorers (a re-evaluation); records that agree are one; otherwise the first is kept
+    and the later is a conflict. Problems are (line, why)."""
+    problems: list[tuple[int, str]] = []
+    kept: dict[RecordKey, tuple[int, dict]] = {}
+    want = config_hash
+    for line, rec in numbered:
+        why = _schema_problem(rec)
+        if why is None and suite is not None and rec["suite"] != suite:
+            why = f"a record of suite {rec['suite']}, not {suite}"
+        want = rec.get("config_hash") if want is None and why is None else want
+        if why is None and rec["config_hash"] != want:
+            why = f"a record of another configuration (config hash {str(rec['config_hash'])[:12]})"
+        if why is not None:
+            problems.append((line, why))
+            continue
+        key = _key(rec)
+        if key in kept:
+            first_line, first = kept[key]
+            if scored(rec) > scored(first):
+                kept[key] = (line, dict(rec))
+            elif _values(rec) != _values(first):
+                problems.append((line, (f"conflicts with line {first_line} (same cell "
+                                       f"{rec['method']} seed {rec['seed']} w {rec['w']})")))
+            continue
+        kept[key] = (line, dict(rec))
+    return sorted(kept.values(), key=lambda x: x[0]), problems
+
+
+def problems_line(path: Path, problems: Sequence[tuple[int, str]], repair_hint: str) -> str:
+    """One line naming the first problems by line number, and the remedy."""
+    shown = "; ".join(f"line {n}: {why}" for n, why in problems[:3])
+    more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+    return f"{path} holds {len(problems)} record(s) that do not belong: {shown}{more}; {repair_hint}"
+
+
+def repair(path: str | os.PathLike, kept: Sequence[tuple[int, Mapping[str, Any]]],
+           problems: Sequence[tuple[int, str]]) -> Path:
+    """Keep `kept` in the records file and move every other line to records.rejected.jsonl
+    beside it (appended: nothing is deleted). Call it only while no run writes the folder."""
+    from paretoslider.checkpoint import atomic_write
+
+    p = Path(path)
+    lines = p.read_text(encoding="utf-8-sig", errors="replace").split("\n")
+    keep = {n for n, _ in kept}
+    moved = [lines[n - 1] for n in range(1, len(lines) + 1) if lines[n - 1].strip()
+             and n not in keep]
+    side = p.with_name(REJECTED)
+    if moved:
+        with side.open("a", encoding="utf-8") as f:
+            f.write("".join(ln + "\n" for ln in moved))
+    atomic_write(p, "".join(lines[n - 1] + "\n" for n, _ in kept).encode("utf-8"))
+    return side

@@ -1,6 +1,6 @@
 """Build a suite's leaderboard and figures from what its run saved, without retraining.
 
-    python -m bench.report suite=two_obj [results_dir=results] [oracle=two_obj_oracle]
+    python -m bench.report suite=two_obj [results_dir=results] [oracle=two_obj_oracle] [repair=true]
     python -m bench.report suites=obj2,obj3,obj4,obj5 [name=scaling] [results_dir=results]
 
 The first form reads `<results_dir>/<suite>/records.jsonl` and its side files and writes
@@ -33,7 +33,8 @@ from bench.files import atomic_save
 from bench.html import write_index, write_suite_page
 from bench.known_answers import known_answer_section
 from bench.paired import COMPARED, comparisons
-from bench.records import read_records
+from bench.records import REJECTED, audit, problems_line, read_numbered, read_records
+from bench.records import repair as repair_records_file
 from bench.runs import build_runs, w_key
 from bench.sidefiles import load_train_logs, note
 from bench.tables import (
@@ -52,13 +53,41 @@ SUITE_CONF = Path(__file__).resolve().parent / "conf" / "suite"
 SUITE_FILE = "suite.yaml"  # the composed suite a run used, written by bench.run
 
 
-def load_suite(suite_dir: str | Path) -> list[dict]:
-    """A suite's records; raises FileNotFoundError naming the path if there are none."""
+class ForeignRecordsError(ValueError):
+    """A records file that mixes in records of another suite, configuration or value."""
+
+
+def load_suite(suite_dir: str | Path, repair: bool = False) -> list[dict]:
+    """A suite's records, checked against the folder (`bench.records.audit`: the suite name
+    of its suite.yaml, the config hash of its run.json); raises FileNotFoundError naming the
+    path if there are none and ForeignRecordsError if some do not belong, unless `repair`,
+    which keeps the consistent ones and moves the rest to records.rejected.jsonl."""
     path = Path(suite_dir) / "records.jsonl"
-    records = read_records(path)
-    if not records:
+    numbered = read_numbered(path)
+    if not numbered:
         raise FileNotFoundError(f"no records in {path}: run `python -m bench.run` first")
-    return records
+    suite_dir = Path(suite_dir)
+    settings = suite_settings("", suite_dir) if (suite_dir / SUITE_FILE).is_file() else {}
+    kept, problems = audit(numbered, settings.get("name"), _run_hash(suite_dir))
+    if problems:
+        if not repair:
+            raise ForeignRecordsError(problems_line(
+                path, problems, "nothing was mixed in; to keep the first consistent record of "
+                f"each cell and move the rest to {REJECTED}: `python -m bench.report "
+                f"suite={suite_dir.name} results_dir={suite_dir.parent} repair=true`"))
+        side = repair_records_file(path, kept, problems)
+        print(f"records: kept {len(kept)}, moved {len(numbered) - len(kept)} to {side}")
+    return [r for _, r in kept]
+
+
+def _run_hash(suite_dir: Path) -> str | None:
+    """The config hash of the run that wrote the folder (run.json), if it says."""
+    import json
+
+    try:
+        return json.loads((suite_dir / "run.json").read_text()).get("config_hash")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def suite_settings(name: str, suite_dir: Path | None = None) -> dict[str, Any]:
@@ -137,7 +166,7 @@ def build_figures(suite_dir: Path, records: Sequence[dict], per_run: pd.DataFram
 
 
 def build_report(suite_dir: str | Path, ref_point: Sequence[float] | None = None,
-                 oracle: str | None = None) -> dict[str, Any]:
+                 oracle: str | None = None, repair: bool = False) -> dict[str, Any]:
     """Leaderboard tables and figures of one suite, from its records and side files alone.
 
     `ref_point` (normalised, one entry per objective) overrides the hypervolume reference
@@ -146,7 +175,7 @@ def build_report(suite_dir: str | Path, ref_point: Sequence[float] | None = None
     "pages": paths}.
     """
     suite_dir = Path(suite_dir)
-    records = load_suite(suite_dir)
+    records = load_suite(suite_dir, repair)
     name = records[0].get("suite", suite_dir.name)
     settings = suite_settings(name, suite_dir)
     oracle_records, oracle_dir = find_oracle(suite_dir, records, settings, oracle)
@@ -248,7 +277,7 @@ def build_scaling_report(suite_dirs: Sequence[str | Path], out_dir: str | Path) 
     return figures.scaling_plot(boards, Path(out_dir) / "figures" / "scaling.png")
 
 
-ARGUMENTS = ("suite", "suites", "name", "results_dir", "oracle")
+ARGUMENTS = ("suite", "suites", "name", "results_dir", "oracle", "repair")
 
 
 def parse_args(argv: Sequence[str]) -> dict[str, str]:
@@ -287,7 +316,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for path in build_frontier_report(results / args["suite"]):
             print(f"wrote {path}")
         return 0
-    out = build_report(results / args["suite"], oracle=args.get("oracle"))
+    if args.get("repair", "false") not in ("true", "false"):
+        usage_error(f"repair must be true or false, got {args['repair']!r}")
+    out = build_report(results / args["suite"], oracle=args.get("oracle"),
+                       repair=args.get("repair") == "true")
     for path in [results / args["suite"] / "per_run.csv", *out["tables"], *out["figures"],
                  *out["pages"]]:
         print(f"wrote {path}")
@@ -304,5 +336,7 @@ if __name__ == "__main__":
         sys.exit(f"error: {err}")
     except KeyError as err:  # a record without a field every record has
         sys.exit(f"error: a record lacks the field {err}; the records file is damaged")
+    except ForeignRecordsError as err:
+        sys.exit(f"error: {err}")
     except ValueError as err:  # records that leave nothing to report on
         sys.exit(f"error: cannot build the report from these records: {err}")

@@ -75,11 +75,30 @@ def compose_part(part: str | dict, overrides: dict) -> dict:
     if name not in known_suites():
         sys.exit(f"error: unknown part suite {name!r}; known: {', '.join(known_suites())}")
     own = {**spec.get("overrides", {}), **({"name": spec["name"]} if "name" in spec else {})}
-    merged = OmegaConf.merge(OmegaConf.load(CONF / "suite" / f"{name}.yaml"), overrides, own)
+    from bench.suite import SuiteError, read_suite_file
+
+    try:
+        base = read_suite_file(name)
+    except SuiteError as exc:
+        sys.exit(f"error: {exc}")
+    merged = OmegaConf.merge(base, overrides, own)
     return OmegaConf.to_container(merged, resolve=True)
 
 
 def run_suite(raw: dict, cfg: DictConfig, results_root: Path, reference_root: Path) -> None:
+    from bench.locks import folder_lock
+    from bench.suite import check_writable, load_suite
+
+    only = list(cfg.only_methods) if cfg.only_methods else None
+    suite = load_suite(raw, only)
+    suite_dir = results_root / suite.name
+    check_writable(suite_dir)
+    with folder_lock(suite_dir):  # one run per results folder; released when this one ends
+        _run_locked(suite, raw, cfg, results_root, suite_dir, reference_root)
+
+
+def _run_locked(suite, raw: dict, cfg: DictConfig, results_root: Path, suite_dir: Path,
+                reference_root: Path) -> None:
     import yaml
     from tqdm import tqdm
 
@@ -96,23 +115,21 @@ def run_suite(raw: dict, cfg: DictConfig, results_root: Path, reference_root: Pa
         unit_work,
     )
     from bench.report import SUITE_FILE, build_report
-    from bench.suite import check_same_config, check_writable, load_suite
+    from bench.suite import check_path_lengths, check_same_config, check_writable
 
-    only = list(cfg.only_methods) if cfg.only_methods else None
-    suite = load_suite(raw, only)
-    suite_dir = results_root / suite.name
-    check_writable(suite_dir)
     dropped = rec.repair_records(suite_dir / "records.jsonl")
     if dropped:
         print(f"records: removed {dropped} incomplete line(s) left by an interrupted run")
     world_id = suite.build_world().fingerprint()  # base model and judges
     config_hash = rec.config_hash({**raw, "world_fingerprint": world_id})
-    check_same_config(suite_dir / "records.jsonl", config_hash)
+    check_same_config(suite_dir / "records.jsonl", config_hash, suite.name)
     # the settings that ran (a composite's overrides included), for the report's header
     atomic_text(suite_dir / SUITE_FILE, yaml.safe_dump(raw, sort_keys=False))
     # trained units are reusable only with the same base model
     cache = Path(cfg.cache_dir) / (Path("groups") / suite.cache_group if suite.cache_group
                                    else Path(results_root.name) / suite.name)
+    check_writable(cache / world_id, "cache directory")
+    check_path_lengths(suite, suite_dir, cache / world_id)
     paths = Paths(suite_dir, cache / world_id)
     meta = {"config_hash": config_hash, "versions": rec.environment_versions(),
             "commit": rec.git_commit(Path(__file__).resolve().parent),
@@ -163,6 +180,7 @@ def write_provenance(suite_dir: Path, meta: dict, wall: float) -> None:
 
 @hydra.main(config_path="conf", config_name="config", version_base="1.3")
 def _hydra_main(cfg: DictConfig) -> None:
+    from bench.locks import FolderBusyError
     from bench.suite import SuiteError
     from paretoslider.checkpoint import CheckpointMismatchError, CorruptCheckpointError
     from paretoslider.registry import PluginError, UnknownNameError
@@ -170,16 +188,29 @@ def _hydra_main(cfg: DictConfig) -> None:
     try:
         run(cfg)
     except (SuiteError, UnknownNameError, PluginError, CheckpointMismatchError,
-            CorruptCheckpointError, FileNotFoundError, FloatingPointError) as exc:
+            CorruptCheckpointError, FileNotFoundError, FloatingPointError,
+            FolderBusyError) as exc:
         sys.exit(f"error: {exc}")
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM (a scheduler's preemption, `kill`) stops a run as Ctrl-C does: workers stop,
+    finished work is kept, and the same command resumes."""
+    import signal
+
+    def _interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _interrupt)
 
 
 def main() -> None:
     from bench.plugins import rewrite_imports_argument
-    from bench.settings import SettingsError, check_command_line
+    from bench.settings import SettingsError, UsageError, check_command_line
     from paretoslider.cli import one_line_warnings
 
     one_line_warnings()
+    stop_on_sigterm()
     argv = rewrite_imports_argument(sys.argv[1:])
     sys.argv[1:] = argv  # Hydra reads sys.argv
     try:
@@ -188,6 +219,9 @@ def main() -> None:
         if all(a in ("-m", "--multirun") or not a.startswith("-") for a in argv):
             check_command_line(argv)
         _hydra_main()
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
     except SettingsError as exc:
         sys.exit(f"error: {exc}")
     except KeyboardInterrupt:  # the pool has stopped its workers on the way out

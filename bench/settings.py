@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any
 
+import yaml
 from hydra.errors import HydraException
 from omegaconf.errors import OmegaConfBaseException
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
@@ -22,6 +23,23 @@ COMPOSE_ERRORS = (HydraException, OmegaConfBaseException, ValueError)
 
 class SettingsError(ValueError):
     """A command line or configuration that cannot run; the message is one line."""
+
+
+class UsageError(SettingsError):
+    """A command line that cannot be parsed (exit 2, as for any usage error)."""
+
+
+def yaml_error_line(exc: BaseException) -> str | None:
+    """'file:line:col: problem' of a YAML syntax error (in the exception or its causes)."""
+    import yaml
+
+    while exc is not None and not isinstance(exc, yaml.MarkedYAMLError):
+        exc = exc.__cause__ or exc.__context__
+    if exc is None:
+        return None
+    mark = exc.problem_mark or exc.context_mark
+    where = f"{mark.name}:{mark.line + 1}:{mark.column + 1}: " if mark else ""
+    return f"{where}{exc.problem or exc.context or 'YAML syntax error'}"
 
 
 def _path(value: Any) -> Any:
@@ -90,6 +108,19 @@ def _first_line(exc: BaseException) -> str:
     return "; ".join(dict.fromkeys(lines[:1] + lines[-1:])) or type(exc).__name__
 
 
+def _is_grammar_error(exc: BaseException) -> bool:
+    from hydra.errors import OverrideParseException
+
+    return isinstance(exc, OverrideParseException) or "override_grammar" in str(exc)
+
+
+def _grammar_line(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    text = text.split("; See https://")[0].split(". See https://")[0]
+    return (f"cannot parse the command line ({text}); quote a value with spaces or other "
+            "characters in single quotes inside the shell's, e.g. \"results_dir='my runs'\"")
+
+
 def _points(overrides: list[str], multirun: bool) -> list[list[str]]:
     """The override lists of each job: one, or every combination of a multirun sweep."""
     if not multirun:
@@ -112,7 +143,12 @@ def compose(overrides: list[str]) -> dict:
         with initialize_config_dir(str(CONF), version_base="1.3"):
             cfg = hydra_compose("config", overrides=overrides)
         return OmegaConf.to_container(cfg, resolve=True)
-    except COMPOSE_ERRORS as exc:
+    except (*COMPOSE_ERRORS, yaml.YAMLError) as exc:
+        found = yaml_error_line(exc)
+        if found:
+            raise SettingsError(f"suite file: {found}") from None
+        if _is_grammar_error(exc):
+            raise UsageError(_grammar_line(exc)) from None
         raise SettingsError(_first_line(exc)) from None
 
 
@@ -123,6 +159,8 @@ def check_command_line(argv: list[str]) -> None:
     try:
         points = _points(overrides, multirun)
     except COMPOSE_ERRORS as exc:
+        if _is_grammar_error(exc):
+            raise UsageError(_grammar_line(exc)) from None
         raise SettingsError(_first_line(exc)) from None
     composed = [(cfg, check_settings(cfg)) for cfg in map(compose, points)]
     # then the suites (importing the methods takes seconds); the names in only_methods

@@ -17,13 +17,12 @@ from dataclasses import fields, replace
 
 import numpy as np
 import yaml
-from omegaconf import OmegaConf
 from scipy.stats import spearmanr
 
 from bench import controllability as ctl
 from bench.evaluate import EvalSpec, generate, score_images
-from bench.run import CONF, known_suites
-from bench.suite import SuiteError, load_suite
+from bench.run import known_suites
+from bench.suite import SuiteError, load_suite, read_suite_file
 from paretoslider.cli import Parser, non_negative_int, positive_int
 from paretoslider.methods import METHODS, Policy
 from paretoslider.rewards import build_reward
@@ -101,8 +100,7 @@ def main(argv=None) -> dict:
     p.add_argument("overrides", nargs="*", help="trainer settings, e.g. lr=1e-3 K=4")
     args = p.parse_args(argv)
     try:
-        suite = load_suite(OmegaConf.to_container(
-            OmegaConf.load(CONF / "suite" / f"{args.suite}.yaml")))
+        suite = load_suite(read_suite_file(args.suite))
         if suite.world != "shapes":
             raise SuiteError(f"suite {args.suite} is not a shapes-world suite")
         cfg = _settings(args.overrides, suite, args)

@@ -4,12 +4,14 @@ Every check fails with a one-line `SuiteError` naming what is wrong and what is 
 """
 from __future__ import annotations
 
+import os
 import tempfile
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 
 import baselines  # noqa: F401  (registers the baseline methods)
 from bench.evaluate import EvalSpec
@@ -109,6 +111,23 @@ class Suite:
         return names + [n for n in self.adherence_scorers() if n not in names]
 
 
+SUITE_CONF = Path(__file__).resolve().parent / "conf" / "suite"
+
+
+def read_suite_file(name: str) -> dict:
+    """The suite file `conf/suite/<name>.yaml` as a plain dict; a YAML syntax error is one
+    SuiteError line with file:line:column."""
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    from bench.settings import yaml_error_line
+
+    try:
+        return OmegaConf.to_container(OmegaConf.load(SUITE_CONF / f"{name}.yaml"))
+    except (yaml.YAMLError, OmegaConfBaseException) as exc:
+        raise SuiteError(f"suite file: {yaml_error_line(exc) or exc}") from None
+
+
 def _check_names(kind: str, names: list[str], registry) -> None:
     unknown = [n for n in names if n not in registry]
     if unknown:
@@ -133,6 +152,7 @@ def load_suite(raw: dict[str, Any], only_methods: list[str] | None = None) -> Su
     except TypeError as exc:
         raise SuiteError(f"suite config incomplete: {exc}") from None
     if only_methods:
+        _check_names("method in only_methods", list(only_methods), METHODS)
         suite.methods = [m for m in suite.methods if m in only_methods] or list(only_methods)
     _validate(suite)
     return suite
@@ -164,6 +184,10 @@ def _validate(s: Suite) -> None:
         raise SuiteError(f"heldout has {len(s.heldout)} judges for {s.M} objectives")
     if len(s.ref_point) != s.M:
         raise SuiteError(f"ref_point has {len(s.ref_point)} entries for {s.M} objectives")
+    if not all(isinstance(x, (int, float)) and not isinstance(x, bool) and -1.0 <= x < 1.0
+               for x in s.ref_point):
+        raise SuiteError(f"ref_point {s.ref_point} must lie in the normalised space: each "
+                         "entry in [-1, 1) (scores are normalised to [0, 1] and maximised)")
     for w in s.fixed_grid:
         try:
             validate_w(w, s.M)
@@ -189,6 +213,12 @@ def _validate(s: Suite) -> None:
                          f"{spec.samples_per_prompt!r} and {spec.steps!r}")
     if not s.prompts:
         raise SuiteError("prompts is empty")
+    check = getattr(world, "check_prompt", None)
+    for prompt in ([*s.prompts, *(s.eval_prompts or [])] if check else []):
+        try:
+            check(prompt)
+        except ValueError as exc:
+            raise SuiteError(f"prompt: {exc}") from None
     if s.cache_group is not None and not (isinstance(s.cache_group, str)
                                           and s.cache_group.replace("_", "").isalnum()):
         raise SuiteError(f"cache_group must be a name of letters, digits and _, got "
@@ -251,23 +281,49 @@ def _is_int(value, low: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= low
 
 
-def check_same_config(records: Path, config_hash: str) -> None:
+def check_same_config(records: Path, config_hash: str, suite: str | None = None) -> None:
     """Refuse to add cells to records made under another configuration or world (another
-    base model or judges): a resumed run would otherwise mix the two silently."""
-    from bench.records import read_records
+    base model or judges): a resumed run would otherwise mix the two silently. Lines that are
+    no cell record of this suite, or that conflict, are named with the remedy."""
+    from bench.records import REJECTED, audit, problems_line, read_numbered
 
-    others = {r.get("config_hash") for r in read_records(records)} - {config_hash}
-    if others:
+    numbered = read_numbered(records)
+    _, problems = audit(numbered, suite, config_hash)
+    other = [(n, why) for n, why in problems if "another configuration" in why]
+    if other and len(other) == len(numbered):
+        first = next(r for n, r in numbered if n == other[0][0])
         raise SuiteError(f"{records} holds records of another configuration or base model "
-                         f"(config hash {min(map(str, others))[:12]}, this run "
+                         f"(config hash {str(first.get('config_hash'))[:12]}, this run "
                          f"{config_hash[:12]}); move that folder away or set results_dir")
+    if problems:
+        raise SuiteError(problems_line(
+            records, problems, f"the other records are kept; to move these lines to {REJECTED} "
+            f"and go on: `python -m bench.report suite={records.parent.name} "
+            f"results_dir={records.parent.parent} repair=true`, then run the same command"))
 
 
-def check_writable(directory: Path) -> None:
+def check_writable(directory: Path, what: str = "results directory") -> None:
     """Create the directory and prove a file can be written there (root ignores mode bits)."""
     try:
         directory.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=directory, prefix=".probe"):
             pass
     except OSError as exc:
-        raise SuiteError(f"results directory {directory} is not writable: {exc.strerror}") from None
+        raise SuiteError(f"{what} {directory} is not writable: {exc.strerror}") from None
+
+
+# the longest path a run writes below a results or cache folder, beyond the method names:
+# samples/<method>/seed<s>_w<i>.png, <unit key>/ckpt/snapshot_<f>.safetensors and temporaries
+DEEPEST = 96
+
+
+def check_path_lengths(suite: Suite, *folders: Path) -> None:
+    """Refuse folders so deep that a file the run writes later would exceed the system's limit
+    on a path (ENAMETOOLONG after hours of training)."""
+    longest = max(len(m) for m in suite.methods) * 2 + DEEPEST
+    for folder in folders:
+        limit = os.pathconf(folder, "PC_PATH_MAX")
+        if len(str(folder.resolve())) + longest > limit:
+            raise SuiteError(f"{folder} is too deep ({len(str(folder.resolve()))} characters; "
+                             f"files below it need about {longest} more, the limit is {limit}); "
+                             "choose a shorter results_dir or cache_dir")

@@ -34,6 +34,13 @@ class CorruptCheckpointError(ValueError):
     """A checkpoint file that cannot be read (truncated, or not a checkpoint)."""
 
 
+def file_mode() -> int:
+    """The mode a new file gets under the process's umask (mkstemp's files are 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def atomic_write(path: Path, data: bytes) -> None:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -42,6 +49,7 @@ def atomic_write(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+            os.fchmod(f.fileno(), file_mode())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

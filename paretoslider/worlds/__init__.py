@@ -49,6 +49,13 @@ class ShapesWorld:
     def decode(x0):
         return (x0.clamp(-1, 1) + 1) / 2
 
+    @staticmethod
+    def check_prompt(prompt: str) -> None:
+        """Raise ValueError for a prompt this world cannot render or score (no shape named)."""
+        from paretoslider.worlds.shapes import parse_prompt
+
+        parse_prompt(prompt)
+
 
 @WORLDS.register("gauss")
 class GaussSuiteWorld:

@@ -87,10 +87,18 @@ def test_an_unwritable_results_directory_is_refused(tmp_path):
 def test_records_of_another_configuration_are_refused(tmp_path):
     from bench.records import append_record
     from bench.suite import check_same_config
+    from tests.bench.conftest import make_record
 
     records = tmp_path / "records.jsonl"
     check_same_config(records, "aaaa")  # no records yet
-    append_record(records, {"method": "m", "seed": 0, "w": [1.0, 0.0], "config_hash": "aaaa"})
+    append_record(records, {**make_record("m", 0, [1.0, 0.0], [0.5, 0.5], [0.5, 0.5]),
+                            "config_hash": "aaaa"})
     check_same_config(records, "aaaa")
     with pytest.raises(SuiteError, match="another configuration or base model"):
         check_same_config(records, "bbbb")
+    # a line of another schema in the middle is named, with the remedy that keeps the rest
+    append_record(records, {"method": "m", "seed": 0, "w": [1.0, 0.0], "config_hash": "aaaa"})
+    append_record(records, {**make_record("m", 0, [0.0, 1.0], [0.5, 0.5], [0.5, 0.5]),
+                            "config_hash": "aaaa"})
+    with pytest.raises(SuiteError, match=r"line 2: not a cell record .* repair=true"):
+        check_same_config(records, "aaaa")
