@@ -1,8 +1,9 @@
 """Figures made of sample images: slider strips and the 3-objective simplex grid.
 
 Both read the per-cell PNG strips a run saved (see `bench.sidefiles`) and show the first
-tile of each strip (one prompt, one noise seed), so the images differ only by w. Cells
-without a PNG are left out; a figure with no image at all is skipped (returns None).
+tile of each strip (one prompt, one noise seed), so the images differ only by w. A cell
+without a readable PNG is drawn as a labelled gap in its place; a figure with no image at
+all is skipped (returns None).
 """
 
 from __future__ import annotations
@@ -40,8 +41,9 @@ def first_tile(path: Path) -> np.ndarray | None:
 
 def _first_seed_cells(suite_dir: Path, records: Sequence[Record]
                       ) -> dict[str, list[tuple[tuple[float, ...], np.ndarray, bool]]]:
-    """Per method, (w, first tile, adherence below the base's) of its lowest seed's cells that
-    have a readable PNG."""
+    """Per method, (w, first tile, adherence below the base's) of its lowest seed's cells; the
+    tile is None where the cell's PNG is missing or unreadable (drawn as a labelled gap, so no
+    other image moves into its place)."""
     out: dict[str, list[tuple[tuple[float, ...], np.ndarray, bool]]] = {}
     for (method, seed), recs in sorted(group_runs(records).items(), key=lambda kv: kv[0][1]):
         if method in out:
@@ -49,9 +51,8 @@ def _first_seed_cells(suite_dir: Path, records: Sequence[Record]
         tiles = [(tuple(float(x) for x in r["w"]), first_tile(p) if p else None,
                   (adherence_drop(r) or 0.0) > BELOW_BASE_MARGIN)
                  for r, p in zip(recs, strip_paths(suite_dir, recs), strict=True)]
-        cells = [(w, tile, low) for w, tile, low in tiles if tile is not None]
-        if cells:
-            out[method] = cells
+        if any(tile is not None for _, tile, _ in tiles):
+            out[method] = tiles
     return out
 
 
@@ -74,7 +75,10 @@ def slider_strips(suite_dir: str | Path, records: Sequence[Record], path: str | 
             ax.axis("off")
             if col < len(items):
                 w, tile, low = items[col]
-                ax.imshow(tile)
+                if tile is None:
+                    _missing(ax)
+                else:
+                    ax.imshow(tile)
                 ax.set_title(f"w={w[0]:.2g}", fontsize=7, color="red" if low else "black")
                 if low:
                     ax.add_patch(Rectangle((0, 0), 1, 1, transform=ax.transAxes, fill=False,
@@ -82,6 +86,14 @@ def slider_strips(suite_dir: str | Path, records: Sequence[Record], path: str | 
         axes[row][0].text(-0.1, 0.5, method, transform=axes[row][0].transAxes, ha="right",
                           va="center", fontsize=8)
     return save_figure(fig, path)
+
+
+def _missing(ax: plt.Axes) -> None:
+    """An empty, labelled cell where a sample image is missing."""
+    ax.add_patch(Rectangle((0, 0), 1, 1, transform=ax.transAxes, fill=False, edgecolor="grey",
+                           linestyle="--", linewidth=1, clip_on=False))
+    ax.text(0.5, 0.5, "missing", transform=ax.transAxes, ha="center", va="center",
+            fontsize=7, color="grey")
 
 
 def simplex_position(w: Sequence[float]) -> tuple[float, float]:
@@ -105,6 +117,11 @@ def simplex_grid(suite_dir: str | Path, records: Sequence[Record], method: str,
     size = 0.9 * min([g for g in gaps if g > 1e-9] or [0.3])
     fig, ax = plt.subplots(figsize=(7, 6.4))
     for (x, y), (_, tile, low) in zip(xy, cells, strict=True):
+        if tile is None:
+            ax.add_patch(Rectangle((x - size / 2, y - size / 2), size, size, fill=False,
+                                   edgecolor="grey", linestyle="--"))
+            ax.text(x, y, "missing", ha="center", va="center", fontsize=6, color="grey")
+            continue
         ax.imshow(tile, extent=(x - size / 2, x + size / 2, y - size / 2, y + size / 2))
         if low:
             ax.add_patch(Rectangle((x - size / 2, y - size / 2), size, size, fill=False,

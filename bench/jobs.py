@@ -12,7 +12,7 @@ import copy
 import json
 import shutil
 import warnings
-from concurrent.futures import as_completed
+from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -24,8 +24,9 @@ from bench.evaluate import diversity, drift, generate, score_images, strip_image
 from bench.files import atomic_save, atomic_text
 from bench.known_answers import world_measures
 from bench.locks import unit_lock
+from bench.progress import drain, progress_queue
 from bench.suite import Suite
-from bench.workers import pool
+from bench.workers import pool, reports
 from paretoslider.checkpoint import (
     CorruptCheckpointError,
     atomic_write_json,
@@ -37,17 +38,42 @@ from paretoslider.trainer import Trainer
 from paretoslider.trainer.loop import snapshot_path
 
 
+class UnitGoneError(RuntimeError):
+    """A finished training run's folder disappeared before its evaluation."""
+
+
+PROMPTS_FILE = "prompts.json"  # the training prompts a unit's folder was trained on
+
+
 @dataclass
 class Paths:
     suite_dir: Path
     runs_dir: Path
+    prompts: list[str] | None = None  # the suite's training prompts
 
     @property
     def records(self) -> Path:
         return self.suite_dir / "records.jsonl"
 
     def unit_dir(self, unit: Unit) -> Path:
-        return self.runs_dir / unit.key()
+        """The unit's folder: named by its key; a unit of the same key trained on other
+        prompts (its prompts.json says so) lives beside it, the prompts' digest appended.
+        The keys of units trained before prompts were recorded are kept as they are."""
+        plain = self.runs_dir / unit.key()
+        marker = plain / PROMPTS_FILE
+        if self.prompts is None or not marker.is_file():
+            return plain
+        try:
+            same = json.loads(marker.read_text()) == list(self.prompts)
+        except (OSError, ValueError):
+            same = False
+        return plain if same else self.runs_dir / f"{unit.key()}-p{prompts_digest(self.prompts)}"
+
+
+def prompts_digest(prompts: list[str]) -> str:
+    import hashlib
+
+    return hashlib.sha256(json.dumps(list(prompts)).encode()).hexdigest()[:8]
 
 
 def read_done(unit_dir: Path) -> dict | None:
@@ -79,23 +105,27 @@ def make_trainer(suite: Suite, world, unit: Unit) -> Trainer:
                 snapshots=unit.snapshots)
 
 
-def _train(suite: Suite, world, unit: Unit, ckpt_dir: Path) -> Trainer:
+def _train(suite: Suite, world, unit: Unit, ckpt_dir: Path, on_epoch=None) -> Trainer:
     trainer = make_trainer(suite, world, unit)
     if has_checkpoint(ckpt_dir):
         trainer.load(ckpt_dir)
-    trainer.train(checkpoint_dir=ckpt_dir)
+    trainer.train(checkpoint_dir=ckpt_dir, on_epoch=on_epoch)
     return trainer
 
 
 def train_unit(suite: Suite, unit: Unit, unit_dir: Path, log_path: Path) -> dict:
     """Train one unit to completion (resuming if a checkpoint exists); returns its cost. A
     unit another process is training (another results folder sharing the cache) is waited
-    for, then found finished."""
+    for, then found finished. In a pool with a progress queue, each epoch reports
+    (unit key, passes) on it."""
+    queue = reports()
+    report = None if queue is None else (lambda n: queue.put((unit.key(), n)))
     with unit_lock(unit_dir):
-        return _train_unit(suite, unit, unit_dir, log_path)
+        return _train_unit(suite, unit, unit_dir, log_path, report)
 
 
-def _train_unit(suite: Suite, unit: Unit, unit_dir: Path, log_path: Path) -> dict:
+def _train_unit(suite: Suite, unit: Unit, unit_dir: Path, log_path: Path,
+                report=None) -> dict:
     done = unit_dir / "done.json"
     summary = read_done(unit_dir)
     if summary is not None:
@@ -104,15 +134,18 @@ def _train_unit(suite: Suite, unit: Unit, unit_dir: Path, log_path: Path) -> dic
         summary = unit.summary()
         atomic_write_json(done, summary)
         return summary
+    marker = unit_dir / PROMPTS_FILE
+    if not marker.is_file():
+        atomic_write_json(marker, list(suite.prompts))
     world = suite.build_world()
     cfg = unit.cfg
     try:
-        trainer = _train(suite, world, unit, unit_dir / "ckpt")
+        trainer = _train(suite, world, unit, unit_dir / "ckpt", report)
     except CorruptCheckpointError as exc:
         warnings.warn(f"unit {unit.label} seed {cfg.seed}: {exc}; no readable checkpoint is "
                       "left, so the unit restarts from the beginning", stacklevel=1)
         shutil.rmtree(unit_dir / "ckpt")
-        trainer = _train(suite, world, unit, unit_dir / "ckpt")
+        trainer = _train(suite, world, unit, unit_dir / "ckpt", report)
     if trainer.cost.passes == 0:
         raise RuntimeError(f"unit {unit.label}: the budget is too small for one epoch "
                            f"({trainer.epoch_passes()} passes)")
@@ -205,18 +238,32 @@ def cell_work(suite: Suite) -> int:
 
 
 def run_training(suite: Suite, paths: Paths, workers: int, threads: int, progress=None) -> None:
-    """Train every unfinished unit; `progress` (a tqdm bar) advances by each unit's passes."""
+    """Train every unfinished unit; `progress` (a tqdm bar) advances by each epoch's passes
+    as the workers report them, and by the rest of a unit's budget when it ends."""
     _, todo = training_todo(suite, paths)
     if not todo:
         return
-    with pool(workers, threads, suite.imports) as ex:
+    queue = progress_queue()
+    with pool(workers, threads, suite.imports, queue) as ex:
         futures = {ex.submit(train_unit, suite, u, paths.unit_dir(u),
                              paths.suite_dir / "train_logs" / f"{u.label}_seed{u.cfg.seed}.jsonl"): u
                    for u in todo.values()}
-        for fut in as_completed(futures):
+        reported: dict[str, int] = {}
+        for fut in _as_completed(futures, queue, reported, progress):
             fut.result()
-            if progress is not None:
-                progress.update(unit_work(suite, futures[fut]))
+            drain(queue, reported, progress)
+            unit = futures[fut]
+            if progress is not None:  # a resumed unit's earlier epochs were never reported
+                progress.update(max(unit_work(suite, unit) - reported.get(unit.key(), 0), 0))
+
+
+def _as_completed(futures, queue, reported: dict, bar, poll: float = 1.0):
+    """The futures as they finish, moving progress reports onto `bar` meanwhile."""
+    pending = set(futures)
+    while pending:
+        done, pending = wait(pending, timeout=poll, return_when=FIRST_COMPLETED)
+        drain(queue, reported, bar)
+        yield from done
 
 
 # ---------------------------------------------------------------- evaluation
@@ -231,8 +278,12 @@ def evaluate_run(suite: Suite, paths: Paths, method_name: str, seed: int, meta: 
             if rec.record_key(method_name, seed, c[2], c[0]) not in done]
     if not todo:
         return 0
-    world = suite.build_world()
     summaries = [read_done(paths.unit_dir(u)) for u in units]
+    gone = [u for u, done in zip(units, summaries, strict=True) if done is None]
+    if gone:
+        raise UnitGoneError(f"the trained run {gone[0].label} of {method_name} seed {seed} is "
+                            f"no longer in the cache ({paths.unit_dir(gone[0])})")
+    world = suite.build_world()
     base = world.base_model()
     spec = suite.eval_spec(seed)
     scorers = {name: world.reward(name) for name in suite.scorers()}
@@ -264,6 +315,8 @@ def evaluate_run(suite: Suite, paths: Paths, method_name: str, seed: int, meta: 
                                                      {**meta, **at, **world_measures(
                                                          world, w, images, base_images)},
                                                      ranges))
+            if reports() is not None:
+                reports().put(((method_name, seed), cell_work(suite)))
     return len(todo)
 
 
@@ -322,14 +375,18 @@ def cells_todo(suite: Suite, records: Path) -> int:
 def run_evaluation(suite: Suite, paths: Paths, workers: int, threads: int, meta: dict,
                    progress=None) -> int:
     """Evaluate every (method, seed); returns the number of newly recorded cells.
-    `progress` (a tqdm bar) advances by the passes of the cells each (method, seed) recorded."""
+    `progress` (a tqdm bar) advances by the passes of each cell as it is recorded."""
     jobs = [(m, s) for s in suite.seeds for m in suite.methods]
     new = 0
-    with pool(workers, threads, suite.imports) as ex:
-        futures = [ex.submit(evaluate_run, suite, paths, m, s, meta) for m, s in jobs]
-        for fut in as_completed(futures):
+    queue = progress_queue()
+    with pool(workers, threads, suite.imports, queue) as ex:
+        futures = {ex.submit(evaluate_run, suite, paths, m, s, meta): (m, s) for m, s in jobs}
+        reported: dict = {}
+        for fut in _as_completed(futures, queue, reported, progress):
             new += fut.result()
+            drain(queue, reported, progress)
             if progress is not None:
-                progress.update(fut.result() * cell_work(suite))
+                progress.update(max(fut.result() * cell_work(suite)
+                                    - reported.get(futures[fut], 0), 0))
     rec.drop_superseded(paths.records)  # cells evaluated again for a scorer they lacked
     return new

@@ -19,6 +19,8 @@ from omegaconf import DictConfig, OmegaConf
 CONF = Path(__file__).resolve().parent / "conf"
 REFERENCE = Path(__file__).resolve().parent.parent / "results"  # committed results
 INTERRUPTED = "interrupted; run the same command to resume"
+KEPT = ("finished training runs and recorded cells are kept; fix that, then run the same "
+        "command to resume")
 
 
 def known_suites() -> list[str]:
@@ -39,6 +41,10 @@ def run(cfg: DictConfig) -> None:
     from bench.report import build_scaling_report
 
     raw = OmegaConf.to_container(cfg.suite, resolve=True)
+    point = multirun_point()
+    if point:  # a sweep over a suite setting: each point in a folder of its own
+        raw["name"] = point_name(raw["name"], point)
+        print(f"multirun point {' '.join(point)}: results in {Path(cfg.results_dir) / raw['name']}")
     if "parts" not in raw:
         run_suite(raw, cfg, Path(cfg.results_dir), REFERENCE)
         return
@@ -56,6 +62,30 @@ def run(cfg: DictConfig) -> None:
     else:
         build_scaling_report([root / p["name"] for p in parts], root)
     print(f"{kind} report written to {root}")
+
+
+def multirun_point() -> list[str]:
+    """The suite settings (suite.<key>=value) this job of a multirun sweep sets; [] outside
+    a multirun or where the sweep only picks suites."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
+        return []
+    return sorted(o.lstrip("+~") for o in HydraConfig.get().overrides.task
+                  if o.lstrip("+~").startswith("suite."))
+
+
+def point_name(name: str, point: list[str]) -> str:
+    """The folder name of a multirun point: the suite's name and its settings, readable when
+    short (smoke@trainer.lr=0.001), else with a digest of them."""
+    import hashlib
+
+    text = ",".join(o.removeprefix("suite.") for o in point)
+    safe = "".join(c if c.isalnum() or c in "._=,-" else "_" for c in text)
+    if len(safe) > 80:
+        safe = hashlib.sha256(text.encode()).hexdigest()[:12]
+    return f"{name}@{safe}"
 
 
 def part_overrides(raw: dict) -> dict:
@@ -100,7 +130,6 @@ def run_suite(raw: dict, cfg: DictConfig, results_root: Path, reference_root: Pa
 def _run_locked(suite, raw: dict, cfg: DictConfig, results_root: Path, suite_dir: Path,
                 reference_root: Path) -> None:
     import yaml
-    from tqdm import tqdm
 
     from bench import records as rec
     from bench.compare import print_comparison
@@ -114,6 +143,7 @@ def _run_locked(suite, raw: dict, cfg: DictConfig, results_root: Path, suite_dir
         training_todo,
         unit_work,
     )
+    from bench.progress import progress_bar
     from bench.report import SUITE_FILE, build_report
     from bench.suite import check_path_lengths, check_same_config, check_writable
 
@@ -130,7 +160,7 @@ def _run_locked(suite, raw: dict, cfg: DictConfig, results_root: Path, suite_dir
                                    else Path(results_root.name) / suite.name)
     check_writable(cache / world_id, "cache directory")
     check_path_lengths(suite, suite_dir, cache / world_id)
-    paths = Paths(suite_dir, cache / world_id)
+    paths = Paths(suite_dir, cache / world_id, list(suite.prompts))
     meta = {"config_hash": config_hash, "versions": rec.environment_versions(),
             "commit": rec.git_commit(Path(__file__).resolve().parent),
             "ref_point": list(suite.ref_point)}
@@ -147,8 +177,7 @@ def _run_locked(suite, raw: dict, cfg: DictConfig, results_root: Path, suite_dir
         print(f"to do: {len(todo)} training runs ({units - len(todo)} already finished), "
               f"{cells} evaluation cells; progress in denoiser passes")
         work = sum(unit_work(suite, u) for u in todo.values()) + cells * cell_work(suite)
-        with tqdm(total=work, desc=suite.name, unit=" passes", unit_scale=True,
-                  smoothing=0.05) as bar:
+        with progress_bar(work, suite.name) as bar:
             run_training(suite, paths, cfg.workers, cfg.threads, progress=bar)
             new_cells = run_evaluation(suite, paths, cfg.workers, cfg.threads, meta, progress=bar)
     if new_cells:  # run.json names the invocation that produced the records, not a no-op rerun
@@ -180,6 +209,9 @@ def write_provenance(suite_dir: Path, meta: dict, wall: float) -> None:
 
 @hydra.main(config_path="conf", config_name="config", version_base="1.3")
 def _hydra_main(cfg: DictConfig) -> None:
+    from concurrent.futures.process import BrokenProcessPool
+
+    from bench.jobs import UnitGoneError
     from bench.locks import FolderBusyError
     from bench.suite import SuiteError
     from paretoslider.checkpoint import CheckpointMismatchError, CorruptCheckpointError
@@ -191,6 +223,14 @@ def _hydra_main(cfg: DictConfig) -> None:
             CorruptCheckpointError, FileNotFoundError, FloatingPointError,
             FolderBusyError) as exc:
         sys.exit(f"error: {exc}")
+    except UnitGoneError as exc:
+        sys.exit(f"error: {exc}; {KEPT}")
+    except BrokenProcessPool:
+        sys.exit("error: a worker process died (killed by the system, often for lack of "
+                 f"memory: try workers=1); {KEPT}")
+    except OSError as exc:  # ENOSPC, EROFS, ENAMETOOLONG, ... in the middle of a run
+        where = f" ({exc.filename})" if exc.filename else ""
+        sys.exit(f"error: {exc.strerror or exc}{where}; {KEPT}")
 
 
 def stop_on_sigterm() -> None:

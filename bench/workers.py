@@ -35,8 +35,20 @@ def _die_with(parent: int) -> None:
         os._exit(1)
 
 
-def _init_worker(threads: int, parent: int, imports: tuple[str, ...] = ()) -> None:
+REPORTS = None  # in a worker: the queue its tasks report progress on (see bench.progress)
+
+
+def reports():
+    """This worker's progress queue, or None (the main process, or a pool without one)."""
+    return REPORTS
+
+
+def _init_worker(threads: int, parent: int, imports: tuple[str, ...] = (),
+                 queue=None) -> None:
     import torch
+
+    global REPORTS
+    REPORTS = queue
 
     from bench.plugins import import_modules
     from paretoslider.cli import one_line_warnings
@@ -69,13 +81,14 @@ def stop(ex: ProcessPoolExecutor) -> None:
 
 
 @contextlib.contextmanager
-def pool(workers: int, threads: int, imports: Sequence[str] = ()
+def pool(workers: int, threads: int, imports: Sequence[str] = (), queue=None
          ) -> Iterator[ProcessPoolExecutor]:
     """A process pool (spawn: a fresh interpreter each, no inherited torch thread state)
-    whose workers first import the modules `imports`; on any exception or interruption in
-    the main process its workers are terminated."""
+    whose workers first import the modules `imports` and keep `queue` (a spawn context's
+    Queue, given at start as only such a queue can be) for progress reports; on any
+    exception or interruption in the main process its workers are terminated."""
     ex = _Executor(workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
-                   initargs=(threads, os.getpid(), tuple(imports)))
+                   initargs=(threads, os.getpid(), tuple(imports), queue))
     try:
         yield ex
     except BaseException:

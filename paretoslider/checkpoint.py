@@ -124,7 +124,8 @@ def _load(d: Path, meta_name: str, config_hash: str | None) -> tuple[dict, dict]
     if config_hash is not None and meta.get("config_hash") != config_hash:
         raise CheckpointMismatchError(
             f"checkpoint in {d} was written with config hash {meta.get('config_hash')}, "
-            f"this run has {config_hash}: refusing to resume a different configuration"
+            f"this run has {config_hash}: refusing to resume a different configuration "
+            f"(other prompts or settings); move {d.parent} away or set another cache_dir"
         )
     return load_tensors(d / meta["tensors"]), meta
 
@@ -208,7 +209,9 @@ def load_snapshot(path, config_hash: str | None = None) -> tuple[dict, dict]:
         meta = json.loads((f.metadata() or {}).get("meta", "{}"))
     if config_hash is not None and meta.get("config_hash") != config_hash:
         raise CheckpointMismatchError(f"snapshot {path} was written with config hash "
-                                      f"{meta.get('config_hash')}, this run has {config_hash}")
+                                      f"{meta.get('config_hash')}, this run has {config_hash} "
+                                      "(other prompts or settings); move its run folder away "
+                                      "or set another cache_dir")
     return tensors, meta
 
 

@@ -62,14 +62,16 @@ def relative(path: Path, root: Path) -> str:
 def sample_strips(suite_dir: Path, records: Sequence[Mapping[str, Any]]
                   ) -> dict[str, dict[str, Any]]:
     """Per method: its lowest seed's sample strips ordered by w (first objective rising),
-    as {"seed", "tiles": [{"w", "src"}]}; methods without images are left out."""
+    as {"seed", "tiles": [{"w", "src"}]} (src None where the PNG is missing); methods without
+    any image are left out."""
     out: dict[str, dict[str, Any]] = {}
     for (method, seed), recs in sorted(group_runs(records).items(), key=lambda kv: kv[0][1]):
         if method in out:
             continue
-        tiles = [{"w": tuple(float(x) for x in r["w"]), "src": relative(p, suite_dir)}
-                 for r, p in zip(recs, strip_paths(suite_dir, recs), strict=True) if p]
-        if tiles:
+        tiles = [{"w": tuple(float(x) for x in r["w"]),
+                  "src": relative(p, suite_dir) if p else None}  # None: shown as missing
+                 for r, p in zip(recs, strip_paths(suite_dir, recs), strict=True)]
+        if any(t["src"] for t in tiles):
             tiles.sort(key=lambda t: t["w"][0])
             for t in tiles:
                 t["w"] = "(" + ", ".join(f"{x:.2g}" for x in t["w"]) + ")"

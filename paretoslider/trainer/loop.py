@@ -221,10 +221,12 @@ class Trainer:
         configured loss (`update`). A trainer with another loss overrides only this."""
         return update(self.state, rollout, adv, self.cfg, generator, self.cost)
 
-    def train(self, epochs: int | None = None, checkpoint_dir=None, checkpoint_every: int = 1):
+    def train(self, epochs: int | None = None, checkpoint_dir=None, checkpoint_every: int = 1,
+              on_epoch=None):
         """Train until `epochs` (default cfg.epochs) are completed in total or the budget is
         spent (to within one group); checkpoint every `checkpoint_every` epochs if a
         directory is given, and keep a snapshot of the weights at each snapshot fraction.
+        `on_epoch(passes)` is called after each epoch with the passes it spent (progress).
         Returns the history of per-epoch records."""
         target = self.cfg.epochs if epochs is None else epochs
         bar = tqdm(total=target, initial=self.epoch, disable=not self.cfg.progress, desc="train")
@@ -245,6 +247,8 @@ class Trainer:
             self._take_snapshots(passes_before, checkpoint_dir)  # before the checkpoint
             if checkpoint_dir is not None and self.epoch % checkpoint_every == 0:
                 self.save(checkpoint_dir)
+            if on_epoch is not None:
+                on_epoch(self.cost.passes - passes_before)
         bar.close()
         return self.history
 
