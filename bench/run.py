@@ -117,17 +117,22 @@ def compose_part(part: str | dict, overrides: dict) -> dict:
 
 def run_suite(raw: dict, cfg: DictConfig, results_root: Path, reference_root: Path) -> None:
     from bench.locks import folder_lock
-    from bench.suite import check_writable, load_suite
+    from bench.suite import check_path_lengths, check_writable, load_suite
 
     only = list(cfg.only_methods) if cfg.only_methods else None
     suite = load_suite(raw, only)
     suite_dir = results_root / suite.name
+    # trained units are reusable only with the same base model: cache / world fingerprint
+    cache = Path(cfg.cache_dir) / (Path("groups") / suite.cache_group if suite.cache_group
+                                   else Path(results_root.name) / suite.name)
+    check_path_lengths(suite, suite_dir, cache)  # before anything is written
+    check_writable(cache, "cache directory")
     check_writable(suite_dir)
     with folder_lock(suite_dir):  # one run per results folder; released when this one ends
-        _run_locked(suite, raw, cfg, results_root, suite_dir, reference_root)
+        _run_locked(suite, raw, cfg, cache, suite_dir, reference_root)
 
 
-def _run_locked(suite, raw: dict, cfg: DictConfig, results_root: Path, suite_dir: Path,
+def _run_locked(suite, raw: dict, cfg: DictConfig, cache: Path, suite_dir: Path,
                 reference_root: Path) -> None:
     import yaml
 
@@ -145,7 +150,7 @@ def _run_locked(suite, raw: dict, cfg: DictConfig, results_root: Path, suite_dir
     )
     from bench.progress import progress_bar
     from bench.report import SUITE_FILE, build_report
-    from bench.suite import check_path_lengths, check_same_config, check_writable
+    from bench.suite import check_same_config
 
     dropped = rec.repair_records(suite_dir / "records.jsonl")
     if dropped:
@@ -155,11 +160,6 @@ def _run_locked(suite, raw: dict, cfg: DictConfig, results_root: Path, suite_dir
     check_same_config(suite_dir / "records.jsonl", config_hash, suite.name)
     # the settings that ran (a composite's overrides included), for the report's header
     atomic_text(suite_dir / SUITE_FILE, yaml.safe_dump(raw, sort_keys=False))
-    # trained units are reusable only with the same base model
-    cache = Path(cfg.cache_dir) / (Path("groups") / suite.cache_group if suite.cache_group
-                                   else Path(results_root.name) / suite.name)
-    check_writable(cache / world_id, "cache directory")
-    check_path_lengths(suite, suite_dir, cache / world_id)
     paths = Paths(suite_dir, cache / world_id, list(suite.prompts))
     meta = {"config_hash": config_hash, "versions": rec.environment_versions(),
             "commit": rec.git_commit(Path(__file__).resolve().parent),

@@ -58,7 +58,32 @@ CASES = [
      records_of_random_bytes),
     (("bench.report", "suite=s", "results_dir=r"), 1, "error: ", record_without_judges),
     (("bench.doctor", "--bogus"), 2, "unrecognized arguments: --bogus", None),
+    (RUN + ("suite.ref_point=[5.0,-3.0]",), 1, "ref_point [5.0, -3.0] must lie in the", None),
+    (RUN + ("only_methods=[paretoslider,fixed_wieght]",), 1,
+     "unknown method in only_methods 'fixed_wieght'", None),
+    (RUN + ("suite.prompts=[a blob]",), 1, "prompt: prompt 'a blob' names no shape", None),
+    (RUN + ("results_dir=a😀",), 2, "cannot parse the command line", None),
+    (RUN + ("results_dir=my", "runs"), 2, "quote a value with spaces", None),
+    (RUN + ("cache_dir=cachefile",), 1, "cache directory cachefile/out/smoke is not writable",
+     lambda tmp: (tmp / "cachefile").write_text("")),
+    (RUN + ("cache_dir=" + "d" * 200 + "/" + "/".join(["e" * 200] * 20),), 1, "is too deep",
+     None),
+    (("bench.tune", "nosuch=1"), 2, "expected one of suite=...", None),
+    (("bench.compare", "a", "b"), 1, "cannot compare suite smoke (M = 2",
+     lambda tmp: _two_suites(tmp)),
 ]
+
+
+def _two_suites(tmp_path):
+    """Folders a (suite smoke) and b (suite three_obj, M = 3) with one record each."""
+    from tests.bench.conftest import make_record
+
+    for folder, suite, names in (("a", "smoke", ("photo", "sketch")),
+                                 ("b", "three_obj", ("photo", "sketch", "size"))):
+        rec = make_record("paretoslider", 0, [1.0, 0.0] if len(names) == 2 else [1.0, 0, 0],
+                          [0.5] * len(names), [0.5] * len(names), names=names, suite=suite)
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "records.jsonl").write_text(json.dumps(rec) + "\n")
 
 
 @pytest.mark.parametrize("args, code, message, setup", CASES,
