@@ -33,5 +33,6 @@ test: setup
 	  || echo "[test] chromium not installed: the browser test is skipped"; }
 	$(BIN)/python -m pytest -q
 
+# rebuilds the report of runs/two_obj (what `make bench` wrote) from its records
 report: setup
 	$(BIN)/python -m bench.report suite=two_obj

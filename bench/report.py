@@ -1,9 +1,11 @@
 """Build a suite's leaderboard and figures from what its run saved, without retraining.
 
-    python -m bench.report suite=two_obj [results_dir=results] [oracle=two_obj_oracle] [repair=true]
+    python -m bench.report suite=two_obj [results_dir=runs] [oracle=two_obj_oracle] [repair=true]
     python -m bench.report suites=obj2,obj3,obj4,obj5 [name=scaling] [results_dir=results]
 
-The first form reads `<results_dir>/<suite>/records.jsonl` and its side files and writes
+The first form reads `<results_dir>/<suite>/records.jsonl` (results_dir: `runs`, where
+`bench.run` writes by default; `results_dir=results` for the committed reference) and its side
+files, checks them (`bench.records.audit`; repair=true moves foreign lines aside) and writes
 leaderboard.{md,csv,tex}, per_run.csv, comparisons.csv, blend_by_w.csv, budget.csv (with
 checkpoints), figures/*.png and the web page index.html beside them, and
 `<results_dir>/index.html` linking every suite's page. Regret needs an oracle: the suite's own records
@@ -48,7 +50,7 @@ from bench.tables import (
 )
 from bench.targets import write_targets
 
-DEFAULT_RESULTS = Path("results")
+DEFAULT_RESULTS = Path("runs")  # where bench.run writes by default (config.yaml results_dir)
 SUITE_CONF = Path(__file__).resolve().parent / "conf" / "suite"
 SUITE_FILE = "suite.yaml"  # the composed suite a run used, written by bench.run
 

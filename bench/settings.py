@@ -75,6 +75,13 @@ class RunSettings(BaseModel):
         return value
 
 
+# every key a suite may set (bench.suite.Suite), for the hint that an unset one needs a '+'
+SUITE_KEYS = ("name", "objectives", "heldout", "methods", "seeds", "prompts", "ref_point",
+              "fixed_grid", "grid", "eval", "budget", "trainer", "adherence", "adherence_extra",
+              "world", "world_options", "method_options", "eval_prompts", "checkpoints",
+              "eval_checkpoints", "ideal_box", "oracle", "imports", "cache_group")
+
+
 def _one_line(exc: ValidationError) -> str:
     err = exc.errors()[0]
     where = ".".join(str(x) for x in err["loc"]) or "settings"
@@ -97,6 +104,9 @@ def _first_line(exc: BaseException) -> str:
     unknown = re.match(r"Could not override '([^']+)'", str(exc))
     if unknown and "not in struct" in str(exc.__cause__):
         key = unknown.group(1)
+        if key.startswith("suite.") and key.split(".")[1] in SUITE_KEYS:
+            return (f"the suite file does not set {key!r}, so it is added with a '+': "
+                    f"+{key}=...")
         where = ("suite settings are suite.<key>, e.g. suite.seeds" if "." not in key
                  else "a suite's keys are listed in bench/conf/suite/<name>.yaml")
         return (f"unknown setting {key!r} (top-level settings: "

@@ -59,6 +59,7 @@ CASES = [
     (("bench.report", "suite=s", "results_dir=r"), 1, "error: ", record_without_judges),
     (("bench.doctor", "--bogus"), 2, "unrecognized arguments: --bogus", None),
     (RUN + ("suite.ref_point=[5.0,-3.0]",), 1, "ref_point [5.0, -3.0] must lie in the", None),
+    (RUN + ("suite.checkpoints=[0.5,1.0]",), 1, "so it is added with a '+': +suite.checkpoints", None),
     (RUN + ("only_methods=[paretoslider,fixed_wieght]",), 1,
      "unknown method in only_methods 'fixed_wieght'", None),
     (RUN + ("suite.prompts=[a blob]",), 1, "prompt: prompt 'a blob' names no shape", None),

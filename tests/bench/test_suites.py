@@ -102,3 +102,12 @@ def test_records_of_another_configuration_are_refused(tmp_path):
                             "config_hash": "aaaa"})
     with pytest.raises(SuiteError, match=r"line 2: not a cell record .* repair=true"):
         check_same_config(records, "aaaa")
+
+
+def test_every_suite_key_is_known_to_the_settings_hint():
+    from dataclasses import fields
+
+    from bench.settings import SUITE_KEYS
+    from bench.suite import Suite
+
+    assert set(SUITE_KEYS) == {f.name for f in fields(Suite)}
