@@ -313,7 +313,8 @@ def evaluate_run(suite: Suite, paths: Paths, method_name: str, seed: int, meta: 
             rec.append_record(paths.records, _record(suite, method, seed, w, i, values, images,
                                                      base_images, spec, cost, policy, png,
                                                      {**meta, **at, **world_measures(
-                                                         world, w, images, base_images)},
+                                                         world, w, images, base_images,
+                                                         suite.objectives)},
                                                      ranges))
             if reports() is not None:
                 reports().put(((method_name, seed), cell_work(suite)))

@@ -16,10 +16,14 @@ NOTE = ("Angle in degrees between the mean shift at w and sum_m w_m a_m / |a_m|:
         "worst / mean over the w grid, per seed.")
 
 
-def world_measures(world, w, samples, base_samples) -> dict:
-    """The world's known-answer fields for one cell ({} for worlds without any)."""
+def world_measures(world, w, samples, base_samples, objectives=()) -> dict:
+    """The world's known-answer fields for one cell ({} for worlds without any): its own
+    measures, and `truth`, the true optimum at w of objectives with a known front."""
     measure = getattr(world, "measure", None)
-    return {} if measure is None else measure([float(x) for x in w], samples, base_samples)
+    out = {} if measure is None else measure([float(x) for x in w], samples, base_samples)
+    known = getattr(world, "known_optimum", None)
+    truth = None if known is None else known(list(objectives), [float(x) for x in w])
+    return out if truth is None else {**out, "truth": truth}
 
 
 def angle_table(records) -> dict[str, dict[int, tuple[float, float]]]:

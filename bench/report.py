@@ -49,6 +49,7 @@ from bench.tables import (
     write_tables,
 )
 from bench.targets import write_targets
+from bench.truth import truth_section
 
 DEFAULT_RESULTS = Path("runs")  # where bench.run writes by default (config.yaml results_dir)
 SUITE_CONF = Path(__file__).resolve().parent / "conf" / "suite"
@@ -195,6 +196,7 @@ def build_report(suite_dir: str | Path, ref_point: Sequence[float] | None = None
             "oracle_note": " ".join(filter(None, [oracle_note(analysis, oracle_dir),
                                                   oracle_check(analysis, records)]))}
     extra = [comparison_section(comp, COMPARED), known_answer_section(records),
+             truth_section(records),
              blend_section(analysis.cells), *budget_sections(table, areas, static)]
     tables = write_tables(board, suite_dir, f"Leaderboard: {name}", info, extra)
     atomic_save(suite_dir / "per_run.csv",

@@ -202,7 +202,10 @@ def _validate(s: Suite) -> None:
         raise SuiteError("seeds is empty")
     if not all(_is_int(x, low=0) for x in s.seeds) or len(set(s.seeds)) != len(s.seeds):
         raise SuiteError(f"seeds must be distinct integers >= 0, got {s.seeds}")
-    if not _is_int(s.grid.get("n"), low=2):
+    if s.grid.get("kind", "uniform") not in ("uniform", "anchored"):
+        raise SuiteError(f"grid.kind must be uniform or anchored, got {s.grid.get('kind')!r}")
+    if not (s.grid.get("kind") == "anchored" and s.M >= 3) and not _is_int(s.grid.get("n"),
+                                                                         low=2):
         raise SuiteError(f"grid.n must be an integer >= 2, got {s.grid.get('n')!r}")
     try:
         spec = EvalSpec(s.prompts, **s.eval)

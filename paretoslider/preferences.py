@@ -162,16 +162,23 @@ def make_w_sampler(name: str, num_objectives: int, seed: int = 0, alpha=1.0, w=N
 DEFAULT_PARTITIONS = {3: 5, 4: 4, 5: 3}
 
 
-def eval_grid(num_objectives: int, n: int | None = None) -> torch.Tensor:
+def eval_grid(num_objectives: int, n: int | None = None, kind: str = "uniform"
+              ) -> torch.Tensor:
     """Evaluation preferences (N, M).
 
     M = 2: `n` evenly spaced points (default 11), rows (w1, 1 - w1) with w1 from 0 to 1.
-    M >= 3: pymoo's Das-Dennis grid with `n` partitions (default 5 for M=3 (step 0.2),
-    4 for M=4, 3 for M=5, 2 beyond).
+    M >= 3, kind "uniform": pymoo's Das-Dennis grid with `n` partitions (default 5 for M=3
+    (step 0.2), 4 for M=4, 3 for M=5, 2 beyond); kind "anchored" (`anchored_grid`): the
+    vertices, edge midpoints, centroid and strictly interior points, so that every M has
+    preferences that ask for every objective (`n` is not used).
     """
     m = num_objectives
+    if kind not in ("uniform", "anchored"):
+        raise ValueError(f"grid kind must be uniform or anchored, got {kind!r}")
     if m < 1:
         raise ValueError(f"num_objectives must be >= 1, got {m}")
+    if kind == "anchored" and m >= 3:
+        return anchored_grid(m)
     if m == 1:
         return torch.ones(1, 1)
     if m == 2:
@@ -188,6 +195,20 @@ def eval_grid(num_objectives: int, n: int | None = None) -> torch.Tensor:
     grid = np.asarray(get_reference_directions("das-dennis", m, n_partitions=n), dtype=np.float64)
     grid = grid / grid.sum(1, keepdims=True)
     return validate_w(torch.tensor(grid, dtype=torch.float32), m)
+
+
+def anchored_grid(m: int) -> torch.Tensor:
+    """The M vertices, the M(M-1)/2 edge midpoints, the centroid, and the Das-Dennis points
+    with M + 1 partitions whose entries are all positive (interior: M = 3 gives 3 more,
+    M = 5 gives 5): 10 points at M = 3, 15 at M = 4, 21 at M = 5."""
+    from pymoo.util.ref_dirs import get_reference_directions
+
+    eye = np.eye(m)
+    mids = [(eye[i] + eye[j]) / 2 for i in range(m) for j in range(i + 1, m)]
+    dd = np.asarray(get_reference_directions("das-dennis", m, n_partitions=m + 1), dtype=float)
+    interior = dd[(dd > 1e-9).all(axis=1)]
+    grid = np.vstack([eye, *mids, np.full((1, m), 1.0 / m), interior])
+    return validate_w(torch.tensor(grid / grid.sum(1, keepdims=True), dtype=torch.float32), m)
 
 
 def grid_size(num_objectives: int, n_partitions: int) -> int:

@@ -3,7 +3,8 @@
 Importing this package registers every built-in reward: the style judges and prompt
 adherence (`judges`), their held-out twins, prompt adherence measured from the silhouette
 with no network (`silhouette`, evaluation only), and the measured properties of the image
-(`measures`, `photometric`, `figure`), each with a held-out twin measured another way.
+(`measures`, `photometric`, `figure`), each with a held-out twin measured another way, and
+the target objectives with a known front for any M (`targets`, on `attributes`).
 """
 # registers the built-ins; clip_rewards, imagereward and remote are the real-scale rewards
 from paretoslider.rewards import (  # noqa: F401
@@ -15,6 +16,7 @@ from paretoslider.rewards import (  # noqa: F401
     photometric,
     remote,
     silhouette,
+    targets,
 )
 from paretoslider.rewards.base import REWARDS, Reward, build_reward, normalise
 

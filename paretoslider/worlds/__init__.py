@@ -50,6 +50,18 @@ class ShapesWorld:
         return (x0.clamp(-1, 1) + 1) / 2
 
     @staticmethod
+    def known_optimum(objectives, w) -> dict | None:
+        """The true optimum at w of a target set (`rewards.targets`): its utility max w.r
+        and the scores there; None for objectives with no known front."""
+        from paretoslider.rewards.targets import target_objectives
+
+        found = target_objectives(objectives)
+        if found is None:
+            return None
+        utility, scores = found.optimum([float(x) for x in w])
+        return {"utility": utility, "scores": [float(x) for x in scores]}
+
+    @staticmethod
     def check_prompt(prompt: str) -> None:
         """Raise ValueError for a prompt this world cannot render or score (no shape named)."""
         from paretoslider.worlds.shapes import parse_prompt

@@ -223,6 +223,26 @@ def quality_gate(model, n: int = 512, steps: int = 10, seed: int = 0) -> dict:
     return gate_measures(rewards, images, prompts, scores)
 
 
+def target_set_checks(images: torch.Tensor) -> dict:
+    """Per target set (rewards.targets): every target reachable by base samples (best r_m,
+    share with r_m >= 0.5) and the volume of the true front on the anchored grid."""
+    from paretoslider.preferences import eval_grid
+    from paretoslider.rewards.attributes import attributes
+    from paretoslider.rewards.check_targets import set_check
+    from paretoslider.rewards.targets import SIZES
+
+    values = {"train": attributes(images).double()}
+    out = {}
+    for m in SIZES:
+        found = set_check(m, values, eval_grid(m, kind="anchored").double().numpy())
+        out[f"targets{m}"] = {"best": [round(float(x), 3) for x in found["best"]],
+                              "share": [round(float(x), 3) for x in found["share"]],
+                              "front_hv": round(found["front_hv"], 4),
+                              "reachable": bool(min(found["best"]) >= 0.9),
+                              "has_volume": bool(found["front_hv"] > 0)}
+    return out
+
+
 def world_report(model, n: int = 512, steps: int = 10, seed: int = 0, per_style: int = 128,
                  judge_dir=None, speed_batch: int = 64, renders: int = 4096,
                  extremes: Path | None = RESULTS_DIR / EXTREMES_SUITE) -> dict:
@@ -259,6 +279,7 @@ def world_report(model, n: int = 512, steps: int = 10, seed: int = 0, per_style:
         "complement_gap_relative": complement_gaps(train_scores, train_ranges, relative=True),
         "style_word_steering": steering,
         "objective_sets": objective_set_checks(scores, {k: r.range for k, r in rewards.items()}),
+        "target_sets": target_set_checks(images),
         "adherence": {
             "renders": validation_report(renders) if renders else None,
             "base": adherence_agreement(rewards, images, prompts, scores),
@@ -314,6 +335,12 @@ def format_report(rep: dict) -> str:
                  f"gap < {COMPLEMENT_GAP}; volume: every 5-95% spread >= {MIN_SPREAD}):")
     for suite, srep in rep.get("objective_sets", {}).items():
         lines += format_set(suite, srep, srep.get("twin_corr"))
+    lines.append("target sets (every target reachable: best base sample r_m >= 0.9; the true "
+                 "front's HV on the anchored grid, reference 0):")
+    for name, t in rep.get("target_sets", {}).items():
+        verdict = "passes" if t["reachable"] and t["has_volume"] else "fails"
+        lines.append(f"  {name}: {verdict}; best r_m {t['best']}, share r_m >= 0.5 "
+                     f"{t['share']}, true front HV {t['front_hv']:.4f}")
     return "\n".join(lines + format_adherence(rep.get("adherence") or {}))
 
 

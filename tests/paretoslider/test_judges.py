@@ -154,6 +154,9 @@ def test_world_report_runs_on_a_random_standin_model():
     gaps, rel = rep["complement_gap"], rep["complement_gap_relative"]
     assert "photo+sketch" in gaps and gaps.keys() == rel.keys()
     assert not any(k.endswith("_heldout") for pair in gaps for k in pair.split("+"))
+    assert set(rep["target_sets"]) == {"targets2", "targets3", "targets4", "targets5"}
+    assert all(len(t["best"]) == int(k[-1]) for k, t in rep["target_sets"].items())
+    assert "target sets (every target reachable" in report.format_report(rep)
     json.loads(json.dumps(rep))  # the last line of the command is this, as JSON
 
 
