@@ -117,6 +117,8 @@ def _register() -> None:
 
 
 _register()
+NAMES_REGISTERED = tuple(f"targets{m}_{i}{suffix}" for m in SIZES for i in range(m)
+                         for suffix in ("", "_heldout"))
 
 
 def target_objectives(names) -> TargetSet | None:

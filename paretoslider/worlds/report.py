@@ -26,6 +26,7 @@ from paretoslider.rewards import build_reward, normalise
 from paretoslider.rewards.judges import JUDGE_SPECS, read_index
 from paretoslider.rewards.measures import MEASURES
 from paretoslider.rewards.silhouette import probabilities, shape_fits, validation_report
+from paretoslider.rewards.targets import NAMES_REGISTERED as TARGET_REWARDS
 from paretoslider.samplers import sample_ode
 from paretoslider.worlds.objective_sets import (
     COMPLEMENT_GAP,
@@ -253,6 +254,8 @@ def world_report(model, n: int = 512, steps: int = 10, seed: int = 0, per_style:
     prompts = [make_prompt(SHAPES[i % len(SHAPES)]) for i in range(n)]
     images = sample_images(model, prompts, seed, steps)
     scores = score_all(images, prompts, rewards)
+    # the target objectives join the suites' set checks only (not the correlation table)
+    targets = score_all(images, prompts, {n: build_reward(n) for n in TARGET_REWARDS})
     gate = gate_measures(rewards, images, prompts, scores)
     gate["quality_gate_passed"] = gate.pop("passed")
     steering = {}
@@ -278,7 +281,9 @@ def world_report(model, n: int = 512, steps: int = 10, seed: int = 0, per_style:
         "complement_gap": complement_gaps(train_scores, train_ranges),
         "complement_gap_relative": complement_gaps(train_scores, train_ranges, relative=True),
         "style_word_steering": steering,
-        "objective_sets": objective_set_checks(scores, {k: r.range for k, r in rewards.items()}),
+        "objective_sets": objective_set_checks({**scores, **targets},
+                                               {k: r.range for k, r in rewards.items()}
+                                               | {k: (0.0, 1.0) for k in targets}),
         "target_sets": target_set_checks(images),
         "adherence": {
             "renders": validation_report(renders) if renders else None,
