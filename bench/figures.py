@@ -206,6 +206,13 @@ SCALING_PANELS = (("heldout_hv_norm", "normalised HV (held-out)"),
                   ("passes", "training passes (denoiser fwd + bwd)"))
 
 
+# with a known front (the target sets): regret and HV ratio against the truth, R2, control
+TRUTH_PANELS = (("regret_true_mean", "regret against the true optimum (held-out, mean over w)"),
+                ("hv_ratio", "HV ratio to the true front (held-out)"),
+                ("r2", "R2, Tchebycheff (held-out; lower is better)"),
+                ("heldout_spearman", "Spearman (held-out judges)"))
+
+
 def scaling_plot(boards: Mapping[int, pd.DataFrame], path: str | Path,
                  panels: Sequence[tuple[str, str]] = SCALING_PANELS) -> Path:
     """Metrics versus the number of objectives M, one line per method.
@@ -235,7 +242,8 @@ def scaling_plot(boards: Mapping[int, pd.DataFrame], path: str | Path,
             ax.legend(fontsize=7)
         ax.set_xlabel("number of objectives M")
         ax.set_ylabel(label)
-        if "hv" in col and len(data) and pd.to_numeric(data.get(col), errors="coerce").gt(0).all():
+        if ("hv" in col and "ratio" not in col and len(data)
+                and pd.to_numeric(data.get(col), errors="coerce").gt(0).all()):
             ax.set_yscale("log")  # volumes shrink by orders of magnitude with M
         ax.grid(alpha=0.3)
         if len(data):

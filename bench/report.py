@@ -31,7 +31,7 @@ import yaml
 
 from bench import budget, figures, image_figures
 from bench.aggregate import ORACLE, Analysis, analyse, leaderboard
-from bench.files import atomic_save
+from bench.files import atomic_save, atomic_text
 from bench.html import write_index, write_suite_page
 from bench.known_answers import known_answer_section
 from bench.paired import COMPARED, comparisons
@@ -49,7 +49,13 @@ from bench.tables import (
     write_tables,
 )
 from bench.targets import write_targets
-from bench.truth import truth_section
+from bench.truth import (
+    comparisons_markdown,
+    has_truth,
+    truth_comparisons,
+    truth_section,
+    truth_summary,
+)
 
 DEFAULT_RESULTS = Path("runs")  # where bench.run writes by default (config.yaml results_dir)
 SUITE_CONF = Path(__file__).resolve().parent / "conf" / "suite"
@@ -268,17 +274,25 @@ def build_scaling_report(suite_dirs: Sequence[str | Path], out_dir: str | Path) 
     differ in their number of objectives, `<out_dir>/figures/scaling.png` plots the metrics
     against M (one part per M); returns the figure, else the targets table.
     """
-    boards, parts = {}, {}
+    boards, parts, truths = {}, {}, {}
     for suite_dir in suite_dirs:
         records = load_suite(suite_dir)
         found = analyse(records, suite_dir, resamples=200)
         board = leaderboard(found.per_run, found.replicates, found.ref)
-        boards.setdefault(len(records[0]["objectives"]), board)
+        m = len(records[0]["objectives"])
+        if has_truth(records):  # a known front: the metrics against it lead
+            board = board.merge(truth_summary(records), on="method", how="left",
+                                suffixes=("", "_truth"))
+            truths.setdefault(m, truth_comparisons(records))
+        boards.setdefault(m, board)
         parts[Path(suite_dir).name] = (records, board)
     table = write_targets(parts, out_dir)
+    if truths:
+        atomic_text(Path(out_dir) / "truth_by_M.md", comparisons_markdown(truths))
     if len(boards) < 2:
         return table
-    return figures.scaling_plot(boards, Path(out_dir) / "figures" / "scaling.png")
+    panels = figures.TRUTH_PANELS if len(truths) == len(boards) else figures.SCALING_PANELS
+    return figures.scaling_plot(boards, Path(out_dir) / "figures" / "scaling.png", panels)
 
 
 ARGUMENTS = ("suite", "suites", "name", "results_dir", "oracle", "repair")

@@ -98,3 +98,48 @@ def truth_section(records: Sequence[Record]) -> Section | None:
         "a policy), mean and worst over w; HV ratio: HV of the method's per-w means over the "
         f"true optimal points' HV on the same grid; R2: Tchebycheff, utopia 1, lower is better "
         f"(the true front's own R2 is {floor:.3f}). 95% bootstrap over seeds.")])
+
+
+COMPARED = ("regret_true_mean", "hv_ratio", "r2")
+
+
+def truth_comparisons(records: Sequence[Record], reference: str = "paretoslider") -> pd.DataFrame:
+    """Per other method and metric: the mean paired difference to the reference over common
+    seeds, its paired t-test p-value and Holm's adjustment over the methods compared."""
+    from bench.stats import holm, paired_on_common_seeds
+
+    table = truth_table(records)
+    ref = table[table["method"] == reference]
+    if ref.empty:
+        return pd.DataFrame()
+    rows = []
+    for method, group in table[table["method"] != reference].groupby("method", sort=False):
+        row: dict[str, Any] = {"method": method, "reference": reference}
+        for col in COMPARED:
+            common = sorted(set(group["seed"]) & set(ref["seed"]))
+            x = group.set_index("seed").loc[common, col]
+            y = ref.set_index("seed").loc[common, col]
+            row[f"{col}_diff"] = float((x - y).mean()) if common else None
+            row[f"{col}_p"] = paired_on_common_seeds(list(x), common, list(y), common)
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    for col in COMPARED:
+        out[f"{col}_p_holm"] = holm(list(out[f"{col}_p"]))
+    return out
+
+
+def comparisons_markdown(parts: Mapping[int, pd.DataFrame]) -> str:
+    """The paired differences against the slider at every M (`parts`: M -> comparisons)."""
+    head = ["M", "Method", *(f"{LABELS[c]} diff (p Holm)" for c in COMPARED)]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for m, comp in sorted(parts.items()):
+        for _, r in comp.iterrows():
+            cells = [f"{r[f'{c}_diff']:+.3f} ({fmt(r[f'{c}_p_holm'])})"
+                     if r[f"{c}_diff"] is not None and not pd.isna(r[f"{c}_diff"]) else NA
+                     for c in COMPARED]
+            lines.append("| " + " | ".join([str(m), r["method"], *cells]) + " |")
+    return "\n".join([
+        "# Against the slider at every M (held-out, known front)", "",
+        ("method - paretoslider, mean over common seeds; p: paired t-test over seeds, "
+        "Holm-corrected over the methods of one M and metric. Regret and R2: lower is better."),
+        "", *lines]) + "\n"

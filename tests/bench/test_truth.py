@@ -48,3 +48,38 @@ def test_r2_of_the_utopia_point_is_zero_and_of_the_nadir_is_the_largest_weight()
     ws = np.array([[0.5, 0.5], [1.0, 0.0], [0.25, 0.75]])
     assert r2(np.ones((1, 2)), ws) == 0.0
     assert r2(np.zeros((1, 2)), ws) == pytest.approx(np.mean([0.5, 1.0, 0.75]))
+
+
+def _set_records(m: int, method: str, shortfall: float) -> list[dict]:
+    from paretoslider.preferences import eval_grid
+
+    ts = target_set(m)
+    names = tuple(f"targets{m}_{i}" for i in range(m))
+    grid = eval_grid(m, n=11) if m == 2 else eval_grid(m, kind="anchored")
+    out = []
+    for seed in (0, 1, 2):
+        for w in grid.double().numpy():
+            utility, best = ts.optimum(w)
+            got = [float(x) - shortfall - 0.01 * seed for x in best]
+            rec = make_record(method, seed, [float(x) for x in w], got, got, names=names,
+                              suite=f"targets_{m}")
+            rec["truth"] = {"utility": utility, "scores": [float(x) for x in best]}
+            out.append(rec)
+    return out
+
+
+def test_the_scaling_report_plots_truth_and_compares_at_every_m(tmp_path):
+    from bench.records import append_record
+    from bench.report import build_scaling_report
+
+    dirs = []
+    for m in (2, 3):
+        folder = tmp_path / f"targets_{m}"
+        for rec in _set_records(m, "paretoslider", 0.02) + _set_records(m, "fixed_weight", 0.1):
+            append_record(folder / "records.jsonl", rec)
+        dirs.append(folder)
+    figure = build_scaling_report(dirs, tmp_path / "scaling")
+    assert figure.name == "scaling.png" and figure.stat().st_size > 10_000
+    table = (tmp_path / "scaling" / "truth_by_M.md").read_text()
+    # fixed_weight is 0.08 further from the optimum on every objective, hence in w.r
+    assert "| 2 | fixed_weight | +0.080 (" in table and "| 3 | fixed_weight | +0.080 (" in table
