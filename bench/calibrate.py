@@ -18,8 +18,8 @@ import numpy as np
 import torch
 
 from bench.files import atomic_text
-from bench.run import CONF, known_suites
 from bench.suite import SuiteError, load_suite, read_suite_file
+from bench.suite_files import CONF, known_suites
 from paretoslider.cli import Parser, positive_int
 from paretoslider.rewards import build_reward, normalise
 
@@ -30,7 +30,7 @@ CALIBRATION_SEED = 424242  # no suite evaluates with this noise seed
 def base_samples(prompts: list[str], per_prompt: int, steps: int, seed: int = CALIBRATION_SEED):
     """Base-model samples in [0, 1], `per_prompt` for each prompt, and their prompts."""
     from paretoslider.worlds.pretrain import load_base_model
-    from paretoslider.worlds.report import sample_images
+    from paretoslider.worlds.quality_gate import sample_images
 
     rows = [p for p in prompts for _ in range(per_prompt)]
     return sample_images(load_base_model(), rows, seed, steps=steps), rows

@@ -39,6 +39,7 @@ from bench.records import REJECTED, audit, problems_line, read_numbered, read_re
 from bench.records import repair as repair_records_file
 from bench.runs import build_runs, w_key
 from bench.sidefiles import load_train_logs, note
+from bench.suite_files import SUITE_CONF
 from bench.tables import (
     NA,
     blend_section,
@@ -58,7 +59,6 @@ from bench.truth import (
 )
 
 DEFAULT_RESULTS = Path("runs")  # where bench.run writes by default (config.yaml results_dir)
-SUITE_CONF = Path(__file__).resolve().parent / "conf" / "suite"
 SUITE_FILE = "suite.yaml"  # the composed suite a run used, written by bench.run
 
 

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from bench.records import read_records
-from bench.run import known_suites
+from bench.suite_files import known_suites
 from paretoslider.cli import Parser, non_negative_int, positive_float, positive_int
 
 TIMING = {"wall_s", "slider_change_cost"}

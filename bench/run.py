@@ -16,15 +16,12 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-CONF = Path(__file__).resolve().parent / "conf"
+from bench.suite_files import CONF, compose_part, known_suites, part_overrides  # noqa: F401
+
 REFERENCE = Path(__file__).resolve().parent.parent / "results"  # committed results
 INTERRUPTED = "interrupted; run the same command to resume"
 KEPT = ("finished training runs and recorded cells are kept; fix that, then run the same "
         "command to resume")
-
-
-def known_suites() -> list[str]:
-    return sorted(p.stem for p in (CONF / "suite").glob("*.yaml"))
 
 
 def check_suite_argument(argv: list[str]) -> None:
@@ -86,33 +83,6 @@ def point_name(name: str, point: list[str]) -> str:
     if len(safe) > 80:
         safe = hashlib.sha256(text.encode()).hexdigest()[:12]
     return f"{name}@{safe}"
-
-
-def part_overrides(raw: dict) -> dict:
-    """What a composite suite changes in each part: its `overrides`, and its `imports`."""
-    overrides = dict(raw.get("overrides") or {})
-    if raw.get("imports"):
-        overrides["imports"] = list(raw["imports"])
-    return overrides
-
-
-def compose_part(part: str | dict, overrides: dict) -> dict:
-    """A part of a composite suite: a suite name, or {suite, name, overrides} (a variant of a
-    suite under its own name, e.g. an ablation's setting); the composite's `overrides` first,
-    the part's own on top."""
-    spec = {"suite": part} if isinstance(part, str) else dict(part)
-    name = spec.get("suite")
-    if name not in known_suites():
-        sys.exit(f"error: unknown part suite {name!r}; known: {', '.join(known_suites())}")
-    own = {**spec.get("overrides", {}), **({"name": spec["name"]} if "name" in spec else {})}
-    from bench.suite import SuiteError, read_suite_file
-
-    try:
-        base = read_suite_file(name)
-    except SuiteError as exc:
-        sys.exit(f"error: {exc}")
-    merged = OmegaConf.merge(base, overrides, own)
-    return OmegaConf.to_container(merged, resolve=True)
 
 
 def run_suite(raw: dict, cfg: DictConfig, results_root: Path, reference_root: Path) -> None:

@@ -17,7 +17,9 @@ from hydra.errors import HydraException
 from omegaconf.errors import OmegaConfBaseException
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
-CONF = Path(__file__).resolve().parent / "conf"
+from bench.suite_files import yaml_error_line
+
+CONF = Path(__file__).resolve().parent / "conf"  # the Hydra config folder (bench.suite_files)
 COMPOSE_ERRORS = (HydraException, OmegaConfBaseException, ValueError)
 
 
@@ -27,19 +29,6 @@ class SettingsError(ValueError):
 
 class UsageError(SettingsError):
     """A command line that cannot be parsed (exit 2, as for any usage error)."""
-
-
-def yaml_error_line(exc: BaseException) -> str | None:
-    """'file:line:col: problem' of a YAML syntax error (in the exception or its causes)."""
-    import yaml
-
-    while exc is not None and not isinstance(exc, yaml.MarkedYAMLError):
-        exc = exc.__cause__ or exc.__context__
-    if exc is None:
-        return None
-    mark = exc.problem_mark or exc.context_mark
-    where = f"{mark.name}:{mark.line + 1}:{mark.column + 1}: " if mark else ""
-    return f"{where}{exc.problem or exc.context or 'YAML syntax error'}"
 
 
 def _path(value: Any) -> Any:
@@ -184,7 +173,7 @@ def check_command_line(argv: list[str]) -> None:
             if parts is None:
                 load_suite(suite, settings.only_methods)
                 continue
-            from bench.run import compose_part, part_overrides
+            from bench.suite_files import compose_part, part_overrides
 
             for name in parts:
                 load_suite(compose_part(name, part_overrides(suite)), settings.only_methods)

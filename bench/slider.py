@@ -21,8 +21,8 @@ from scipy.stats import spearmanr
 
 from bench import controllability as ctl
 from bench.evaluate import EvalSpec, generate, score_images
-from bench.run import known_suites
 from bench.suite import SuiteError, load_suite, read_suite_file
+from bench.suite_files import known_suites
 from paretoslider.cli import Parser, non_negative_int, positive_int
 from paretoslider.methods import METHODS, Policy
 from paretoslider.rewards import build_reward

@@ -11,21 +11,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 import baselines  # noqa: F401  (registers the baseline methods)
 from bench.evaluate import EvalSpec
 from bench.plugins import import_modules
+from bench.suite_files import SUITE_CONF, SuiteError, read_suite_file  # noqa: F401
 from paretoslider.methods import METHODS, SuiteContext
 from paretoslider.preferences import eval_grid, validate_w
 from paretoslider.registry import PluginError
 from paretoslider.rewards.base import REWARDS
 from paretoslider.trainer.config import TrainConfig
 from paretoslider.worlds import WORLDS, build_world
-
-
-class SuiteError(ValueError):
-    """A suite that cannot run as configured."""
 
 
 @dataclass
@@ -109,23 +105,6 @@ class Suite:
         """Every reward the evaluation scores: training objectives, held-out twins, adherence."""
         names = [*self.objectives, *self.heldout]
         return names + [n for n in self.adherence_scorers() if n not in names]
-
-
-SUITE_CONF = Path(__file__).resolve().parent / "conf" / "suite"
-
-
-def read_suite_file(name: str) -> dict:
-    """The suite file `conf/suite/<name>.yaml` as a plain dict; a YAML syntax error is one
-    SuiteError line with file:line:column."""
-    from omegaconf import OmegaConf
-    from omegaconf.errors import OmegaConfBaseException
-
-    from bench.settings import yaml_error_line
-
-    try:
-        return OmegaConf.to_container(OmegaConf.load(SUITE_CONF / f"{name}.yaml"))
-    except (yaml.YAMLError, OmegaConfBaseException) as exc:
-        raise SuiteError(f"suite file: {yaml_error_line(exc) or exc}") from None
 
 
 def _check_names(kind: str, names: list[str], registry) -> None:
@@ -275,8 +254,7 @@ def _validate_evaluation(s: Suite) -> None:
                     len(b) == 2 and b[0] < b[1] for b in box):
                 raise SuiteError(f"ideal_box.{part} must be {s.M} [lo, hi] pairs (lo < hi) "
                                  "under the keys train / heldout")
-    if s.oracle is not None and not (Path(__file__).parent / "conf" / "suite"
-                                     / f"{s.oracle}.yaml").is_file():
+    if s.oracle is not None and not (SUITE_CONF / f"{s.oracle}.yaml").is_file():
         raise SuiteError(f"oracle names no suite: {s.oracle!r}")
 
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import yaml
 
 from bench.files import atomic_text
+from bench.suite_files import SUITE_CONF as CONF
 
-CONF = Path(__file__).resolve().parent / "conf" / "suite"
 ARGUMENTS = ("suite", "results_dir", "write")
 
 

@@ -21,7 +21,7 @@ def base_attributes(per_prompt: int = CALIBRATION["per_prompt"],
                     seed: int = CALIBRATION["seed"]) -> dict[str, torch.Tensor]:
     """Both spaces' attributes of base-model samples of every shape prompt."""
     from paretoslider.worlds.pretrain import load_base_model
-    from paretoslider.worlds.report import sample_images
+    from paretoslider.worlds.quality_gate import sample_images
     from paretoslider.worlds.shapes import SHAPES, make_prompt
 
     prompts = [make_prompt(s) for s in SHAPES for _ in range(per_prompt)]

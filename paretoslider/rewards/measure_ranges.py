@@ -14,7 +14,7 @@ def measure_ranges(n: int = 4096, seed: int = 777, size: int = 16, base_samples:
     """Min, 1st percentile, 99th percentile and max of each measure on world renders and on
     base-model samples (plain shape prompts, 10 Euler steps), the evidence for the ranges."""
     from paretoslider.worlds.pretrain import load_base_model
-    from paretoslider.worlds.report import sample_images
+    from paretoslider.worlds.quality_gate import sample_images
     from paretoslider.worlds.shapes import SHAPES, make_prompt, sample_batch
 
     renders = torch.cat([sample_batch(1024, seed + i, size).images for i in range(0, n, 1024)])

@@ -283,7 +283,7 @@ def main(argv=None) -> None:
           f"loss {summary['loss_start']} -> {summary['loss_end']}; guidance distillation loss "
           f"{summary.get('distill_loss_start')} -> {summary.get('distill_loss_end')}; wrote {args.out}")
     if not args.micro:
-        from paretoslider.worlds.report import quality_gate
+        from paretoslider.worlds.quality_gate import quality_gate
 
         summary["quality_gate"] = gate = quality_gate(load_base_model(args.out))
         styles = ", ".join(f"{k} {v:.2f}" for k, v in gate["style_fractions"].items())
