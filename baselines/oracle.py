@@ -15,6 +15,7 @@ from paretoslider.methods import METHODS, Method, Policy, SuiteContext, Unit
 @METHODS.register("oracle")
 class Oracle(Method):
     name = "oracle"
+    budget_per_unit = True
     knobs = ("lambda_ref",)
 
     def units(self, ctx: SuiteContext) -> list[Unit]:

@@ -101,6 +101,9 @@ class Method:
     # knobs, e.g. lambda_ref): recorded with every cell, so a frontier over them is rebuilt
     # from the records alone
     knobs: tuple[str, ...] = ()
+    # True for a yardstick whose every run gets the whole budget (the oracle), not a method
+    # competing at equal total compute
+    budget_per_unit: bool = False
 
     def units(self, ctx: SuiteContext) -> list[Unit]:
         raise NotImplementedError

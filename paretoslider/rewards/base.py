@@ -18,6 +18,9 @@ class Reward:
     range: tuple[float, float] = (0.0, 1.0)
     direction: str = "max"
     heldout: bool = False  # True for judges used only to evaluate, never to train
+    # True for rewards whose model weights come from outside (a hub, a server): the contract
+    # tests (paretoslider.testing) then check only what the class declares
+    external_weights: bool = False
 
     def score(self, images: torch.Tensor, prompts: list[str]) -> torch.Tensor:
         raise NotImplementedError

@@ -114,6 +114,8 @@ def load_scorer(model: str, processor: str | None, device: str, dtype: str, what
 class CLIPReward(Reward):
     """Shared plumbing: where the weights are and how to get the loaded scorer."""
 
+    external_weights = True
+
     what = "CLIP"  # how errors name the weights
     default_model: tuple[str, str] = CLIP_L
     default_processor: tuple[str, str] | None = None

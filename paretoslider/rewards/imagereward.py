@@ -34,6 +34,8 @@ class ImageRewardScore(Reward):
     `model` as a path to the .pt file; BLIP's text side also reads bert-base-uncased from
     the Hugging Face cache."""
 
+    external_weights = True
+
     name, range = "imagereward", (-2.5, 2.5)
 
     def __init__(self, model: str | None = None, download_root: str | None = None,

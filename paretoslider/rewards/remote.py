@@ -56,6 +56,7 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
 
 
 class RemoteReward(Reward):
+    external_weights = True
     def __init__(self, url: str, name: str = "remote", range=(0.0, 1.0), batch_size: int = 32,
                  timeout: float = 600.0, server_reward: str | None = None, heldout: bool = False):
         self.url = url.rstrip("/")

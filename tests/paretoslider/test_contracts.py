@@ -1,0 +1,77 @@
+"""Every registered method, reward and world passes its contract (paretoslider.testing)."""
+from __future__ import annotations
+
+import pytest
+
+import baselines  # noqa: F401  (registers the baselines)
+from paretoslider.methods import METHODS
+from paretoslider.rewards import REWARDS
+from paretoslider.testing import (
+    ContractSkip,
+    check_method,
+    check_reward,
+    check_world,
+    sample_images,
+    smoke_context,
+)
+from paretoslider.worlds import WORLDS
+
+IMAGES = sample_images(8)
+
+
+def _run(check, *args, **kwargs):
+    try:
+        check(*args, **kwargs)
+    except ContractSkip as why:
+        pytest.skip(str(why))
+
+
+@pytest.mark.parametrize("name", REWARDS.names())
+def test_reward_contract(name):
+    _run(check_reward, name, *IMAGES)
+
+
+@pytest.mark.parametrize("name", WORLDS.names())
+def test_world_contract(name):
+    _run(check_world, name)
+
+
+@pytest.mark.parametrize("name", METHODS.names())
+def test_method_contract(name):
+    _run(check_method, name, smoke_context())
+
+
+def test_a_method_over_its_budget_breaks_the_contract():
+    from paretoslider.methods import Method, Unit
+
+    class Greedy(Method):
+        name = "greedy"
+
+        def units(self, ctx):
+            cfg = ctx.base_cfg.__class__(**{**ctx.base_cfg.__dict__,
+                                            "budget_passes": ctx.budget_passes})
+            return [Unit("a", cfg, ctx.objectives), Unit("b", cfg, ctx.objectives)]
+
+    METHODS.register("greedy_for_test")(Greedy)
+    try:
+        with pytest.raises(AssertionError, match="more than the method's"):
+            check_method("greedy_for_test", smoke_context())
+    finally:
+        METHODS._entries.pop("greedy_for_test", None)
+
+
+def test_a_reward_outside_its_range_breaks_the_contract():
+    from paretoslider.rewards.base import Reward
+
+    class Loud(Reward):
+        name, range = "loud", (0.0, 1.0)
+
+        def score(self, images, prompts):
+            return images.flatten(1).mean(dim=1) + 5
+
+    REWARDS.register("loud_for_test")(Loud)
+    try:
+        with pytest.raises(AssertionError, match="leave the declared range"):
+            check_reward("loud_for_test", *IMAGES)
+    finally:
+        REWARDS._entries.pop("loud_for_test", None)
