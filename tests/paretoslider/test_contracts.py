@@ -75,3 +75,30 @@ def test_a_reward_outside_its_range_breaks_the_contract():
             check_reward("loud_for_test", *IMAGES)
     finally:
         REWARDS._entries.pop("loud_for_test", None)
+
+
+def test_the_example_plugin_passes_its_contracts(monkeypatch):
+    import sys
+    from pathlib import Path
+
+    from paretoslider.worlds import WORLDS
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2] / "examples" / "plugin"))
+    from example_plugin.method import RewardWeightedFM
+    from example_plugin.reward import Symmetry
+    from example_plugin.world import GrayShapesWorld
+
+    added = [(REWARDS, "symmetry", Symmetry), (METHODS, "reward_weighted_fm", RewardWeightedFM),
+             (WORLDS, "shapes_gray", GrayShapesWorld)]
+    for registry, name, obj in added:
+        if name not in registry._entries:
+            registry.register(name)(obj)
+    try:
+        check_reward("symmetry", *IMAGES)
+        check_world("shapes_gray")
+        check_method("reward_weighted_fm", smoke_context())
+    finally:
+        for registry, name, obj in added:
+            if registry._entries.get(name) is obj:
+                registry._entries.pop(name)
+        sys.modules.pop("example_plugin", None)
