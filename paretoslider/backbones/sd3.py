@@ -128,11 +128,14 @@ class SD3Backbone(FlowBackbone):
         max_sequence_length: int = 256,
         gradient_checkpointing: bool = False,
         sampler: dict | None = None,
+        vae_dtype: str | None = None,
     ) -> SD3Backbone:
         """Load from a local directory or hub id (default: $PARETOSLIDER_SD3, else SD3.5-M).
 
         With HF_HUB_OFFLINE=1 only local files are used; missing files raise one
-        MissingWeightsError naming the model and how to provide it."""
+        MissingWeightsError naming the model and how to provide it. `vae_dtype` (default: the
+        transformer's `dtype`) is the VAE's: "float32" decodes in full precision, as the
+        authors do."""
         model = model_path or os.environ.get(ENV_VAR) or DEFAULT_MODEL
         settings = SamplerSettings(**(sampler or {}))  # bad settings fail before any loading
         path = resolve_weights(model, "SD3", ENV_VAR, ALLOW_PATTERNS)
@@ -144,7 +147,8 @@ class SD3Backbone(FlowBackbone):
             transformer = SD3Transformer2DModel.from_pretrained(
                 path, subfolder="transformer", torch_dtype=torch_dtype, local_files_only=True)
             vae = AutoencoderKL.from_pretrained(
-                path, subfolder="vae", torch_dtype=torch_dtype, local_files_only=True)
+                path, subfolder="vae", torch_dtype=getattr(torch, vae_dtype or dtype),
+                local_files_only=True)
             pipe = StableDiffusion3Pipeline.from_pretrained(
                 path, transformer=None, vae=None, torch_dtype=torch_dtype, local_files_only=True)
         except (OSError, ValueError) as exc:
@@ -160,6 +164,8 @@ class SD3Backbone(FlowBackbone):
                   "gradient_checkpointing": gradient_checkpointing}
         if sampler:  # only when set: the configs (and run hashes) of older runs stay the same
             source["sampler"] = dict(vars(settings))
+        if vae_dtype:  # likewise
+            source["vae_dtype"] = vae_dtype
         backbone = cls(transformer, vae, pipeline_encoder(pipe, max_sequence_length),
                        resolution, source, text_pipeline=pipe, sampler=sampler)
         return backbone.to(device)

@@ -177,6 +177,21 @@ def test_from_pretrained_loads_a_local_pipeline_and_caches_prompts(tmp_path):
     assert torch.isfinite(v).all()
 
 
+def test_the_vae_decodes_in_its_own_precision(tmp_path):
+    _save_tiny_pipeline(tmp_path / "tiny-sd3")
+    backbone = build_backbone("sd3", model_path=str(tmp_path / "tiny-sd3"), resolution=16,
+                              dtype="bfloat16", device="cpu", max_sequence_length=8,
+                              vae_dtype="float32")
+    assert next(backbone.transformer.parameters()).dtype == torch.bfloat16
+    assert next(backbone.vae.parameters()).dtype == torch.float32
+    assert backbone.config()["vae_dtype"] == "float32"
+    images = backbone.decode(torch.randn(2, *backbone.image_shape, dtype=torch.bfloat16))
+    assert images.shape[:2] == (2, 3) and 0 <= float(images.min()) <= float(images.max()) <= 1
+    plain = build_backbone("sd3", model_path=str(tmp_path / "tiny-sd3"), resolution=16,
+                           dtype="bfloat16", device="cpu", max_sequence_length=8)
+    assert "vae_dtype" not in plain.config()  # older runs' configs (and hashes) unchanged
+
+
 @pytest.mark.parametrize("model", ["nonexistent-org/nonexistent-sd3", "/nonexistent/dir/sd3"])
 def test_missing_weights_raise_one_clear_error(model):
     with pytest.raises(MissingWeightsError) as info:
