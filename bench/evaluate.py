@@ -25,6 +25,7 @@ class EvalSpec:
     steps: int
     noise_seed: int
     strip_prompt: str | None = None
+    batch: int | None = None  # rows sampled per model call (memory); the samples are the same
 
     def rows(self) -> list[str]:
         return [p for p in self.prompts for _ in range(self.samples_per_prompt)]
@@ -34,7 +35,11 @@ class EvalSpec:
         return torch.randn((len(self.rows()), *image_shape), generator=gen)
 
 
-def _sample(policy: Policy, rows: list[str], noise: torch.Tensor, steps: int) -> torch.Tensor:
+def _sample(policy: Policy, rows: list[str], noise: torch.Tensor, steps: int,
+            batch: int | None = None) -> torch.Tensor:
+    if batch is not None and batch < len(rows):
+        return torch.cat([_sample(policy, rows[i:i + batch], noise[i:i + batch], steps)
+                          for i in range(0, len(rows), batch)])
     model = policy.model
     cond = model.encode_prompts([policy.rewrite(p) for p in rows])
     w = None if policy.w is None else torch.as_tensor(policy.w, dtype=torch.float32)
@@ -47,14 +52,16 @@ def generate(policy: Policy | MixturePolicy, spec: EvalSpec, decode=to_unit_imag
     """Decoded samples (images in [0, 1]) for every (prompt, noise) of the spec, at the policy's w."""
     rows = spec.rows()
     if not isinstance(policy, MixturePolicy):
-        return decode(_sample(policy, rows, spec.noise(policy.model.image_shape), spec.steps))
+        return decode(_sample(policy, rows, spec.noise(policy.model.image_shape), spec.steps,
+                              spec.batch))
     noise = spec.noise(policy.components[0].model.image_shape)
     which = policy.assign(len(rows))
     x0 = torch.empty_like(noise)
     for c, component in enumerate(policy.components):
         idx = torch.nonzero(which == c).flatten()
         if len(idx):
-            x0[idx] = _sample(component, [rows[i] for i in idx], noise[idx], spec.steps)
+            x0[idx] = _sample(component, [rows[i] for i in idx], noise[idx], spec.steps,
+                              spec.batch)
     return decode(x0)
 
 

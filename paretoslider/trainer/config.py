@@ -19,7 +19,7 @@ SCALARISATIONS = ("late", "early")
 TIMESTEP_SELECTIONS = ("leading", "random")
 ROLLOUT_POLICIES = ("current", "old")
 # fields that change neither the trajectory nor the result, so a resumed run may differ in them
-UNHASHED = ("epochs", "threads", "budget_passes", "progress")
+UNHASHED = ("epochs", "threads", "budget_passes", "progress", "reward_batch")
 # fields added after runs were cached: hashed only away from their default, so every key
 # (unit folders, checkpoints) made before they existed stays the same
 HASHED_WHEN_SET = (
@@ -84,6 +84,9 @@ class TrainConfig:
     seed: int = 0
     budget_passes: int | None = None  # stop before forward + backward passes exceed it
     progress: bool = True
+    # score the epoch's images this many at a time (bounds the reward models' memory: an
+    # SD3.5 epoch is 1,152 images); None: all at once. The scores are the same either way
+    reward_batch: int | None = None
 
     def __post_init__(self):
         for f in fields(self):  # numbers from a command line or YAML may arrive as text

@@ -198,7 +198,8 @@ class Trainer:
                 noise_level=cfg.noise_level, chunk=cfg.minibatch, cost=cost,
             )
         with timed(cost, "reward_seconds"):
-            rewards = score(rollout.x0, rollout.prompts, self.rewards, self.decode)
+            rewards = score(rollout.x0, rollout.prompts, self.rewards, self.decode,
+                            self.cfg.reward_batch)
         adv = advantages(rewards, rollout.w, rollout.groups, cfg.loss, cfg.scalarisation)
         with timed(cost, "model_seconds"):
             stats = self.update_step(rollout, rewards, adv, self._generator(cfg.seed, "update", e))

@@ -109,8 +109,14 @@ def score(
     prompts: Sequence[str],
     rewards: Sequence[RewardFn],
     decode: Callable[[torch.Tensor], torch.Tensor] = to_unit_images,
+    batch: int | None = None,
 ) -> torch.Tensor:
-    """Rewards (B, M): column m is rewards[m](decode(x0), prompts)."""
+    """Rewards (B, M): column m is rewards[m](decode(x0), prompts); decoded and scored
+    `batch` images at a time when given (the same scores, bounded memory)."""
+    if batch is not None and batch < x0.shape[0]:
+        prompts = list(prompts)
+        return torch.cat([score(x0[i:i + batch], prompts[i:i + batch], rewards, decode)
+                          for i in range(0, x0.shape[0], batch)])
     images = decode(x0)
     cols = []
     for r in rewards:

@@ -103,3 +103,16 @@ def test_checkpoints_are_trained_at_exact_passes_and_recorded_separately(tmp_pat
     assert jobs.evaluate_run(suite, paths, "switching", 0, {}) == 0  # every cell recorded
     samples = (tmp_path / "smoke" / "samples" / "switching" / "seed0.json").read_text()
     assert samples.count('"w"') == 3
+
+
+def test_evaluation_sampled_in_batches_is_the_same():
+    from bench.evaluate import EvalSpec, generate
+    from paretoslider.methods import Policy
+    from paretoslider.worlds.pretrain import MICRO, build_model
+
+    torch.manual_seed(0)
+    model = build_model(MICRO).eval()
+    spec = EvalSpec(["a circle", "a square"], samples_per_prompt=3, steps=2, noise_seed=5)
+    whole = generate(Policy(model), spec)
+    parts = generate(Policy(model), EvalSpec(**{**spec.__dict__, "batch": 4}))
+    assert torch.allclose(whole, parts, atol=1e-5)

@@ -191,3 +191,15 @@ def test_config_validation():
     assert _cfg(sampling_steps=10).train_timesteps() == 9
     assert _cfg(sampling_steps=25).train_timesteps() == 24
     assert _cfg(sampling_steps=10, timesteps_per_sample=4).timesteps_used() == 4
+
+
+def test_rewards_scored_in_batches_are_the_same():
+    from paretoslider.rewards import build_reward
+    from paretoslider.trainer.steps import score
+    from paretoslider.worlds.shapes import sample_batch
+
+    batch = sample_batch(10, 4)
+    x0 = batch.images * 2 - 1  # model space
+    rewards = [build_reward("photo"), build_reward("size")]
+    whole = score(x0, batch.prompts, rewards)
+    assert torch.allclose(score(x0, batch.prompts, rewards, batch=3), whole, atol=1e-6)
