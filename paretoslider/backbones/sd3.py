@@ -264,10 +264,13 @@ class SD3World:
 
     def __init__(self, model_path: str | None = None, resolution: int = 512, dtype: str = "bfloat16",
                  device: str | None = None, max_sequence_length: int = 256,
-                 gradient_checkpointing: bool = False, sampler: dict | None = None):
+                 gradient_checkpointing: bool = False, sampler: dict | None = None,
+                 vae_dtype: str | None = None):
         self.options = {"model_path": model_path, "resolution": resolution, "dtype": dtype,
                         "device": device, "max_sequence_length": max_sequence_length,
                         "gradient_checkpointing": gradient_checkpointing}
+        if vae_dtype:  # kept out of the options when unset, as the sampler
+            self.options["vae_dtype"] = vae_dtype
         if sampler:  # checked now, before any weights load; kept out of the options when unset
             self.options["sampler"] = dict(vars(SamplerSettings(**sampler)))
         self._base: SD3Backbone | None = None
