@@ -60,6 +60,26 @@ def _thread_variables() -> list[tuple[bool, str]]:
     return out
 
 
+def suite_checks(name: str) -> list[tuple[bool, str]]:
+    """The suite's preflight (bench.preflight): one line per weight set it needs."""
+    from bench.preflight import needed_weights
+    from bench.suite import SuiteError, load_suite
+    from bench.suite_files import known_suites, read_suite_file
+    from paretoslider.weights import missing_weights
+
+    if name not in known_suites():
+        return [(False, f"unknown suite {name!r}; known: {', '.join(known_suites())}")]
+    try:
+        suite = load_suite(read_suite_file(name))
+    except SuiteError as exc:
+        return [(False, f"suite {name}: {exc}")]
+    out = []
+    for what, model, env in needed_weights(suite):
+        line = missing_weights(model, what, env)
+        out.append((line is None, line or f"{what} weights {model!r} found"))
+    return out or [(True, f"suite {name} loads no weights from outside the project")]
+
+
 def _server(url: str) -> tuple[bool, str]:
     import urllib.request
 
@@ -73,8 +93,10 @@ def _server(url: str) -> tuple[bool, str]:
 def main(argv: list[str] | None = None) -> int:
     from paretoslider.cli import Parser
 
-    Parser(description=__doc__.splitlines()[0].split(": ", 1)[-1]).parse_args(argv)
-    results = checks()
+    p = Parser(description=__doc__.splitlines()[0].split(": ", 1)[-1])
+    p.add_argument("--suite", help="also check that every weight the suite loads is here")
+    args = p.parse_args(argv)
+    results = checks() + (suite_checks(args.suite) if args.suite else [])
     for ok, line in results:
         print(f"[{'ok' if ok else 'FAIL'}] {line}")
     bad = sum(not ok for ok, _ in results)

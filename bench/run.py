@@ -87,10 +87,17 @@ def point_name(name: str, point: list[str]) -> str:
 
 def run_suite(raw: dict, cfg: DictConfig, results_root: Path, reference_root: Path) -> None:
     from bench.locks import folder_lock
-    from bench.suite import check_path_lengths, check_writable, load_suite
+    from bench.preflight import preflight
+    from bench.suite import SuiteError, check_path_lengths, check_writable, load_suite
 
     only = list(cfg.only_methods) if cfg.only_methods else None
     suite = load_suite(raw, only)
+    missing = preflight(suite)  # weights from outside: all found, or nothing starts
+    if missing:
+        for line in missing:
+            print(f"missing: {line}", file=sys.stderr)
+        raise SuiteError(f"suite {suite.name}: {len(missing)} weight set(s) missing (listed "
+                         "above); nothing was started")
     suite_dir = results_root / suite.name
     # trained units are reusable only with the same base model: cache / world fingerprint
     cache = Path(cfg.cache_dir) / (Path("groups") / suite.cache_group if suite.cache_group

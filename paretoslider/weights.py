@@ -74,3 +74,30 @@ def wrap_load_error(model: str, what: str, env_var: str | None, exc: Exception) 
     """A MissingWeightsError for a directory that exists but lacks some component's files."""
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return MissingWeightsError(hint(model, what, env_var, f"incomplete files ({first})"))
+
+
+GATED = {"stabilityai/stable-diffusion-3.5-medium": "a gated model: accept its licence on its "
+         "hub page and log in (`hf auth login`) before `hf download`",
+         "stabilityai/stable-diffusion-3.5-large": "a gated model: accept its licence on its "
+         "hub page and log in (`hf auth login`) before `hf download`"}
+
+
+def missing_weights(model: str, what: str, env_var: str | None = None,
+                    allow_patterns: list[str] | None = None) -> str | None:
+    """None when `model` is found on this machine (a local directory, or the hub cache),
+    else the one-line reason with the remedy; nothing is downloaded."""
+    path = Path(model).expanduser()
+    if path.is_file() or (path.is_dir() and any(path.glob("*.json"))):
+        return None
+    if path.is_dir():
+        return hint(model, what, env_var, "no config .json in the directory")
+    if _looks_like_path(model):
+        return hint(model, what, env_var, "no such file or directory")
+    from huggingface_hub import snapshot_download
+
+    try:
+        snapshot_download(model, local_files_only=True, allow_patterns=allow_patterns)
+        return None
+    except (OSError, ValueError):
+        gated = GATED.get(model)
+        return hint(model, what, env_var, "not in the local cache") + (f"; {gated}" if gated else "")

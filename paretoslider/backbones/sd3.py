@@ -283,6 +283,11 @@ class SD3World:
     def base_model(self) -> SD3Backbone:
         return copy.deepcopy(self._loaded())  # trainers change their model in place
 
+    def weights(self) -> list[tuple[str, str, str | None]]:
+        """The base model's weights (checked before a run by `bench.preflight`)."""
+        model = self.options["model_path"] or os.environ.get(ENV_VAR) or DEFAULT_MODEL
+        return [("SD3", model, ENV_VAR)]
+
     def reward(self, name: str):
         from paretoslider.rewards import build_reward
 

@@ -25,6 +25,11 @@ class Reward:
     def score(self, images: torch.Tensor, prompts: list[str]) -> torch.Tensor:
         raise NotImplementedError
 
+    def weights(self) -> list[tuple[str, str, str | None]]:
+        """(what, model id or path, environment variable) of every weight file set this
+        reward loads from outside the project (checked before a run by `bench.preflight`)."""
+        return []
+
     def __call__(self, images: torch.Tensor, prompts: list[str]) -> torch.Tensor:
         if images.dim() != 4 or images.shape[1] != 3:
             shape = tuple(images.shape)

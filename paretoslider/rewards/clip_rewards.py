@@ -135,6 +135,13 @@ class CLIPReward(Reward):
         self.range = tuple(range) if range is not None else self.range
         self.heldout = self.heldout if heldout is None else heldout
 
+    def weights(self) -> list[tuple[str, str, str | None]]:
+        out = [(self.what, self.model, self.default_model[1])]
+        if self.processor is not None:
+            out.append((f"{self.what} processor", self.processor,
+                        self.default_processor[1] if self.default_processor else None))
+        return out
+
     def scorer(self) -> CLIPScorer:
         penv = self.default_processor[1] if self.default_processor else None
         return load_scorer(self.model, self.processor, self.device, self.dtype,

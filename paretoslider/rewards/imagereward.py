@@ -46,6 +46,13 @@ class ImageRewardScore(Reward):
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self._net = None
 
+    def weights(self) -> list[tuple[str, str, str | None]]:
+        """The checkpoint folder (ImageReward.pt, med_config.json) and BLIP's text model."""
+        pt = (self.model if Path(self.model).suffix == ".pt"
+              else str(Path(self.download_root).expanduser() / "ImageReward.pt"))
+        return [("ImageReward", pt, "PARETOSLIDER_IMAGEREWARD_DIR"),
+                ("ImageReward's text model", "bert-base-uncased", None)]
+
     def net(self):
         if self._net is None:
             try:
