@@ -33,6 +33,8 @@ class Point:
     drop: dict[str, np.ndarray]  # adherence scorer -> worst-w drop below the base, per seed
     drop_reps: dict[str, np.ndarray]
     drift: np.ndarray
+    # adherence drop below the base at the vertices (w = e_m), mean over them, per seed
+    vertex_drop: dict[str, np.ndarray] | None = None
 
     @property
     def label(self) -> str:
@@ -81,7 +83,25 @@ def part_points(part: Path, k: int, resamples: int) -> list[Point]:
                      for s in scorers}
         out.append(Point(method, _strength(records, method), part.name, seeds,
                          rows[HV].to_numpy(float), np.asarray(entry[HV], dtype=float),
-                         drop, drop_reps, rows["drift"].to_numpy(float)))
+                         drop, drop_reps, rows["drift"].to_numpy(float),
+                         vertex_drops(records, method, seeds, scorers)))
+    return out
+
+
+def vertex_drops(records: Sequence[dict], method: str, seeds: list[int],
+                 scorers: Sequence[str]) -> dict[str, np.ndarray]:
+    """Per scorer, per seed: the base's adherence minus the method's, averaged over the
+    one-hot preferences (where a merge's scale acts on one run's change alone)."""
+    out = {}
+    for scorer in scorers:
+        per_seed = []
+        for seed in seeds:
+            cells = [r for r in records if r["method"] == method and r["seed"] == seed
+                     and max(r["w"]) == 1.0]
+            drops = [r["base_adherence"][scorer] - r["judges"][scorer] for r in cells
+                     if (r.get("base_adherence") or {}).get(scorer) is not None]
+            per_seed.append(float(np.mean(drops)) if drops else np.nan)
+        out[scorer] = np.array(per_seed)
     return out
 
 

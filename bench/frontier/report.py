@@ -55,6 +55,8 @@ def frontier_table(points: Sequence[Point]) -> pd.DataFrame:
             for scorer, drop in p.drop.items():
                 row[f"drop:{scorer}"] = float(np.mean(drop))
                 row[f"drop_ub:{scorer}"] = float(t_upper_bound(drop))
+            for scorer, drop in (p.vertex_drop or {}).items():
+                row[f"vertex_drop:{scorer}"] = float(np.nanmean(drop))
             row["drift"] = float(np.mean(p.drift))
             rows.append(row)
     return pd.DataFrame(rows)
@@ -71,13 +73,16 @@ def _interval_text(row: Mapping, col: str, digits: int = 3) -> str:
 
 def frontier_markdown(table: pd.DataFrame, scorers: Sequence[str]) -> list[str]:
     head = ["Method", "Setting", "Seeds", "HV matched", *(f"worst-w drop {s} (mean / UB)"
-                                                        for s in scorers), "Drift"]
+                                                        for s in scorers),
+            *(f"vertex drop {s}" for s in scorers), "Drift"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, r in table.iterrows():
         setting = r["setting"] + (" (extrapolated)" if r["extrapolated"] else "")
         drops = [f"{r[f'drop:{s}']:+.3f} / {r[f'drop_ub:{s}']:+.3f}" for s in scorers]
+        vertex = [NA if pd.isna(r.get(f"vertex_drop:{s}", np.nan))
+                  else f"{r[f'vertex_drop:{s}']:+.3f}" for s in scorers]
         lines.append("| " + " | ".join([r["method"], setting, str(r["seeds"]),
-                                        _interval_text(r, "hv"), *drops,
+                                        _interval_text(r, "hv"), *drops, *vertex,
                                         f"{r['drift']:.3f}"]) + " |")
     return lines
 
@@ -162,7 +167,8 @@ def _markdown(table, budget, scorer, scorers, points) -> list[str]:
         ("Protocol: every method at several values of its knob (lambda_ref of the NFT runs, "
         "KL beta of GRPO, a merge's scale on the same runs); held-out HV matched (k = 5) at "
         "the final checkpoint; worst-w drop = the base model's adherence on the same prompts "
-        "and noise minus the method's adherence at its worst w, per seed; UB = one-sided 95% "
+        "and noise minus the method's adherence at its worst w, per seed; vertex drop: the "
+        "same at the one-hot w, mean over them and seeds; UB = one-sided 95% "
         "upper bound of its mean over seeds (t). HV intervals: 95% bootstrap over seeds and "
         "images with common random numbers (the same image rows for every method of a "
         "seed), clipped to [0, 1]. A merge scale above 1 extrapolates past its ingredients."),
