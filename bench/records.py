@@ -249,7 +249,7 @@ def git_commit(path: str | os.PathLike | None = None) -> str | None:
 
 
 # ---------------------------------------------------------------- audit
-REQUIRED = ("suite", "method", "seed", "w", "objectives", "rewards", "judges", "config_hash")
+REQUIRED = ("suite", "method", "seed", "w", "objectives", "rewards", "judges")
 REJECTED = "records.rejected.jsonl"  # where a repair moves the records it does not keep
 
 
@@ -281,19 +281,22 @@ def audit(numbered: Sequence[tuple[int, Mapping[str, Any]]], suite: str | None,
           config_hash: str | None) -> tuple[list[tuple[int, dict]], list[tuple[int, str]]]:
     """(kept, problems) of a records file. A record is foreign when it is not a cell record,
     or names another suite or config hash than the folder's (`config_hash` None: the first
-    record's). Of two records of one cell the later supersedes the earlier when it holds
+    cell record's; none at all, as in hand-made records: not checked). Of two records of one cell the later supersedes the earlier when it holds
     more scorers (a re-evaluation); records that agree are one; otherwise the first is kept
     and the later is a conflict. Problems are (line, why)."""
     problems: list[tuple[int, str]] = []
     kept: dict[RecordKey, tuple[int, dict]] = {}
     want = config_hash
+    if want is None:  # the first cell record's (hand-made records may carry none)
+        want = next((r.get("config_hash") for _, r in numbered if _schema_problem(r) is None),
+                    None)
     for line, rec in numbered:
         why = _schema_problem(rec)
         if why is None and suite is not None and rec["suite"] != suite:
             why = f"a record of suite {rec['suite']}, not {suite}"
-        want = rec.get("config_hash") if want is None and why is None else want
-        if why is None and rec["config_hash"] != want:
-            why = f"a record of another configuration (config hash {str(rec['config_hash'])[:12]})"
+        if why is None and want is not None and rec.get("config_hash") != want:
+            why = ("a record of another configuration (config hash "
+                   f"{str(rec.get('config_hash'))[:12]})")
         if why is not None:
             problems.append((line, why))
             continue
