@@ -28,9 +28,8 @@ from bench.stats import (
     RESAMPLES,
     SEED,
     difference_draws,
-    holm,
+    holm_against,
     overlaps_zero,
-    paired_on_common_seeds,
     percentile_interval,
     summarise,
 )
@@ -323,11 +322,8 @@ def _tied_best(board: pd.DataFrame, col: str, reps: Mapping[str, Mapping[str, An
         vals, seeds = seeds_of(method)
         return vals[:, None], seeds
 
-    others = [m for m, v in zip(board["method"], values, strict=True)
-              if m != best and not pd.isna(v)]
-    bv, bs = seeds_of(best)
-    adjusted = dict(zip(others, holm([paired_on_common_seeds(*seeds_of(m), bv, bs)
-                                      for m in others]), strict=True))
+    ranked = [m for m, v in zip(board["method"], values, strict=True) if not pd.isna(v)]
+    adjusted = holm_against({m: seeds_of(m) for m in ranked}, best)
     bx, bxs = draws_of(best)
     out = []
     for method, value in zip(board["method"], values, strict=True):

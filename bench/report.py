@@ -32,7 +32,7 @@ import yaml
 from bench import budget, figures, image_figures
 from bench.aggregate import ORACLE, Analysis, analyse, leaderboard
 from bench.files import atomic_save, atomic_text
-from bench.html import write_index, write_suite_page
+from bench.html import read_run, write_index, write_suite_page
 from bench.known_answers import known_answer_section
 from bench.paired import COMPARED, comparisons
 from bench.records import REJECTED, audit, problems_line, read_numbered, read_records
@@ -91,12 +91,8 @@ def load_suite(suite_dir: str | Path, repair: bool = False) -> list[dict]:
 
 def _run_hash(suite_dir: Path) -> str | None:
     """The config hash of the run that wrote the folder (run.json), if it says."""
-    import json
-
-    try:
-        return json.loads((suite_dir / "run.json").read_text()).get("config_hash")
-    except (OSError, ValueError, AttributeError):
-        return None
+    run = read_run(suite_dir)
+    return None if run is None else run.get("config_hash")
 
 
 def suite_settings(name: str, suite_dir: Path | None = None) -> dict[str, Any]:

@@ -16,7 +16,7 @@ interval is the spread around the number the table prints.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -209,3 +209,13 @@ def paired_on_common_seeds(x: Sequence[float], x_seeds: Sequence[int], y: Sequen
     xi = {s: v for s, v in zip(x_seeds, x)}
     yi = {s: v for s, v in zip(y_seeds, y)}
     return paired_t_pvalue([xi[s] for s in common], [yi[s] for s in common])
+
+
+def holm_against(runs: Mapping[str, tuple[Sequence[float], Sequence[int]]], target: str
+                 ) -> dict[str, float | None]:
+    """Holm-adjusted p-values of the paired t-test of every entry of `runs` (name -> per-seed
+    values, seeds) against `target` on their common seeds (None where fewer than two)."""
+    others = [m for m in runs if m != target]
+    values, seeds = runs[target]
+    return dict(zip(others, holm([paired_on_common_seeds(*runs[m], values, seeds)
+                                  for m in others]), strict=True))

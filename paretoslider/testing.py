@@ -22,7 +22,7 @@ class ContractSkip(Exception):
     """The check cannot run here (missing weights or files); the message says why."""
 
 
-def sample_images(n: int = 8, seed: int = 0) -> tuple[torch.Tensor, list[str]]:
+def render_samples(n: int = 8, seed: int = 0) -> tuple[torch.Tensor, list[str]]:
     """World renders of every shape and style mix, with their prompts."""
     from paretoslider.worlds.shapes import sample_batch
 
@@ -42,7 +42,7 @@ def check_reward(name: str, images: torch.Tensor | None = None,
     if getattr(reward, "external_weights", False):
         raise ContractSkip(f"{name} loads its weights from outside; declared fields checked")
     if images is None:
-        images, prompts = sample_images()
+        images, prompts = render_samples()
     values = reward(images, prompts)
     assert values.shape == (len(images),), f"{name}: {tuple(values.shape)} for {len(images)} images"
     assert torch.isfinite(values).all(), f"{name}: non-finite scores"

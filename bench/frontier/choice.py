@@ -18,7 +18,8 @@ import pandas as pd
 from bench.frontier.points import REFERENCE, Point
 from bench.stats import (
     SEED,
-    holm,
+    holm_against,
+    improvement_interval,
     paired_t_pvalue,
     percentile_interval,
     probability_of_improvement,
@@ -72,13 +73,6 @@ def picks(points: Sequence[Point], seeds: list[int], scorer: str, delta: float,
             "chosen": chosen, "draws": values}
 
 
-def _pi_draws(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """P(X > Y) per resample from (B, S) values (NaN where either is undefined)."""
-    d = x[:, :, None] - y[:, None, :]
-    pi = ((d > 0) + 0.5 * (d == 0)).mean(axis=(1, 2))
-    return np.where(np.isnan(x).any(1) | np.isnan(y).any(1), np.nan, pi)
-
-
 def _interval(draws: np.ndarray, estimate: float | None, bounds) -> tuple:
     if estimate is None:
         return None, None
@@ -97,15 +91,13 @@ def budget_table(methods: Mapping[str, Sequence[Point]], scorer: str,
     rows = []
     for delta in deltas:
         found = {m: picks(ps, seeds, scorer, delta, idx) for m, ps in methods.items()}
-        best = max((m for m in found if found[m]["seed_values"] is not None),
-                   key=lambda m: found[m]["seed_values"].mean(), default=None)
+        picked = {m: (f["seed_values"], seeds) for m, f in found.items()
+                  if f["seed_values"] is not None}
+        best = max(picked, key=lambda m: picked[m][0].mean(), default=None)
         ref = found.get(reference)
-        others = [m for m in found if m != reference]
-        p_ref = [_p(found[m], ref) for m in others]
-        others_best = [m for m in found if m != best]
-        p_best = dict(zip(others_best, holm([_p(found[m], found[best]) if best else None
-                                             for m in others_best])))
-        holm_ref = dict(zip(others, holm(p_ref)))
+        p_raw = {m: _p(f, ref) for m, f in found.items() if m != reference}
+        holm_ref = holm_against(picked, reference) if reference in picked else {}
+        p_best = holm_against(picked, best) if best else {}
         for m, f in found.items():
             pts = methods[m]
             est = None if f["seed_values"] is None else float(f["seed_values"].mean())
@@ -117,7 +109,7 @@ def budget_table(methods: Mapping[str, Sequence[Point]], scorer: str,
                    if f["observed"] >= 0 else None}
             row["hv_low"], row["hv_high"] = _interval(f["draws"].mean(axis=1), est, (0.0, 1.0))
             row.update(_versus(f, ref, est) if m != reference else {})
-            row["p"] = dict(zip(others, p_ref)).get(m)
+            row["p"] = p_raw.get(m)
             row["p_holm"] = holm_ref.get(m)
             row["tied_best"] = m == best or (p_best.get(m) is not None and p_best[m] >= ALPHA)
             rows.append(row)
@@ -131,13 +123,13 @@ def _p(f: dict, g: dict | None) -> float | None:
 
 
 def _versus(f: dict, ref: dict | None, est: float | None) -> dict:
-    """Paired difference f - ref and P(f > ref), each with a resampled interval."""
+    """Paired difference f - ref (interval over the resamples, the pick redone) and
+    P(f > ref) over seed pairs with its stratified-bootstrap interval (bench.stats)."""
     if ref is None or est is None or ref["seed_values"] is None:
         return {}
     diff = est - float(ref["seed_values"].mean())
     lo, hi = _interval(f["draws"].mean(axis=1) - ref["draws"].mean(axis=1), diff, (-1.0, 1.0))
     pi = probability_of_improvement(f["seed_values"], ref["seed_values"])
-    pi_lo, pi_hi = percentile_interval(_pi_draws(f["draws"], ref["draws"]), (0.0, 1.0)) or (
-        None, None)
+    pi_lo, pi_hi = improvement_interval(f["seed_values"], ref["seed_values"]) or (None, None)
     return {"diff": diff, "diff_low": lo, "diff_high": hi, "pi": pi, "pi_low": pi_lo,
             "pi_high": pi_hi}

@@ -11,12 +11,12 @@ from paretoslider.testing import (
     check_method,
     check_reward,
     check_world,
-    sample_images,
+    render_samples,
     smoke_context,
 )
 from paretoslider.worlds import WORLDS
 
-IMAGES = sample_images(8)
+IMAGES = render_samples(8)
 
 
 def _run(check, *args, **kwargs):
