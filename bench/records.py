@@ -179,12 +179,15 @@ def drop_superseded(path: str | os.PathLike) -> int:
 SCORER_ONLY_KEYS = ("adherence_extra",)
 # Suite keys that say where trained units are cached, not what is computed
 LOCATION_KEYS = ("cache_group",)
+# Suite keys that say how the settings were chosen (for the report), not what is computed
+PROVENANCE_KEYS = ("chosen_on_seeds",)
 
 
 def config_hash(config: Mapping[str, Any]) -> str:
     """Stable sha256 of a configuration: JSON with sorted keys, so dict order is irrelevant;
-    the SCORER_ONLY_KEYS and LOCATION_KEYS of its top level are left out."""
-    kept = {k: v for k, v in config.items() if k not in (*SCORER_ONLY_KEYS, *LOCATION_KEYS)}
+    the SCORER_ONLY_KEYS, LOCATION_KEYS and PROVENANCE_KEYS of its top level are left out."""
+    left_out = (*SCORER_ONLY_KEYS, *LOCATION_KEYS, *PROVENANCE_KEYS)
+    kept = {k: v for k, v in config.items() if k not in left_out}
     text = json.dumps(kept, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

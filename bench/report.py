@@ -32,6 +32,7 @@ import yaml
 from bench import budget, figures, image_figures
 from bench.aggregate import ORACLE, Analysis, analyse, leaderboard
 from bench.files import atomic_save, atomic_text
+from bench.fresh import fresh_section, protocol_line
 from bench.html import read_run, write_index, write_suite_page
 from bench.known_answers import known_answer_section
 from bench.paired import COMPARED, comparisons
@@ -193,11 +194,14 @@ def build_report(suite_dir: str | Path, ref_point: Sequence[float] | None = None
              else pd.DataFrame())
     table, areas = budget.summary(curve)
     static = sorted(set(board.loc[~board["w_dependent"], "method"]))
+    chosen_on = settings.get("chosen_on_seeds")
     info = {"k": analysis.k, "samples": "/".join(map(str, analysis.samples_per_w)) or NA,
-            "settings": settings_line(analysis, settings, records),
+            "settings": " ".join(filter(None, [settings_line(analysis, settings, records),
+                                               protocol_line(records, chosen_on)])),
             "oracle_note": " ".join(filter(None, [oracle_note(analysis, oracle_dir),
                                                   oracle_check(analysis, records)]))}
-    extra = [comparison_section(comp, COMPARED), known_answer_section(records),
+    extra = [fresh_section(records, suite_dir, board, chosen_on, analysis.k),
+             comparison_section(comp, COMPARED), known_answer_section(records),
              truth_section(records),
              blend_section(analysis.cells), *budget_sections(table, areas, static)]
     tables = write_tables(board, suite_dir, f"Leaderboard: {name}", info, extra)

@@ -47,7 +47,7 @@ def run(cfg: DictConfig) -> None:
         return
     root = Path(cfg.results_dir) / raw["name"]
     parts = [compose_part(part, part_overrides(raw)) for part in raw["parts"]]
-    for part in parts:
+    for part in parts_to_run(parts, cfg.only_methods):
         run_suite(part, cfg, root, REFERENCE / raw["name"])
     if not cfg.report:
         return
@@ -59,6 +59,19 @@ def run(cfg: DictConfig) -> None:
     else:
         build_scaling_report([root / p["name"] for p in parts], root)
     print(f"{kind} report written to {root}")
+
+
+def parts_to_run(parts: list[dict], only_methods) -> list[dict]:
+    """The parts of a composite that `only_methods` touches (all without it): a part that
+    lists none of them is skipped, so it does not run the named methods in their stead."""
+    if not only_methods:
+        return parts
+    only = set(only_methods)
+    kept = [p for p in parts if only & set(p.get("methods") or [])]
+    for part in parts:
+        if part not in kept:
+            print(f"part {part.get('name')}: none of only_methods among its methods; skipped")
+    return kept
 
 
 def multirun_point() -> list[str]:

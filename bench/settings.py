@@ -68,7 +68,8 @@ class RunSettings(BaseModel):
 SUITE_KEYS = ("name", "objectives", "heldout", "methods", "seeds", "prompts", "ref_point",
               "fixed_grid", "grid", "eval", "budget", "trainer", "adherence", "adherence_extra",
               "world", "world_options", "method_options", "eval_prompts", "checkpoints",
-              "eval_checkpoints", "ideal_box", "oracle", "imports", "cache_group")
+              "eval_checkpoints", "ideal_box", "oracle", "imports", "cache_group",
+              "chosen_on_seeds")
 
 
 def _one_line(exc: ValidationError) -> str:

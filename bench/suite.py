@@ -55,6 +55,9 @@ class Suite:
     # suites of one cache group share their trained units (keyed by config hash): a frontier
     # point and a headline run at the same setting and seed are one run
     cache_group: str | None = None
+    # the seeds the method settings were chosen on (`bench.tune` writes them): the report
+    # shows the other, fresh seeds apart, so a selection bias is visible
+    chosen_on_seeds: list[int] | None = None
 
     @property
     def M(self) -> int:
@@ -181,6 +184,8 @@ def _validate(s: Suite) -> None:
         raise SuiteError("seeds is empty")
     if not all(_is_int(x, low=0) for x in s.seeds) or len(set(s.seeds)) != len(s.seeds):
         raise SuiteError(f"seeds must be distinct integers >= 0, got {s.seeds}")
+    if s.chosen_on_seeds is not None and not all(_is_int(x, low=0) for x in s.chosen_on_seeds):
+        raise SuiteError(f"chosen_on_seeds must be integers >= 0, got {s.chosen_on_seeds}")
     if s.grid.get("kind", "uniform") not in ("uniform", "anchored"):
         raise SuiteError(f"grid.kind must be uniform or anchored, got {s.grid.get('kind')!r}")
     if not (s.grid.get("kind") == "anchored" and s.M >= 3) and not _is_int(s.grid.get("n"),

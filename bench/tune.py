@@ -27,8 +27,9 @@ class TuneError(ValueError):
     """What keeps the picks from being read or written; one line."""
 
 
-def frontier_picks(suite: str, results_dir: Path) -> dict[str, dict]:
-    """The frontier report's picks (chosen.yaml) for `suite`."""
+def frontier_picks(suite: str, results_dir: Path) -> tuple[dict[str, dict], list[int]]:
+    """The frontier report's picks (chosen.yaml) for `suite`, and the seeds they were
+    chosen on."""
     frontier = f"{suite}_frontier"
     if not (CONF / f"{frontier}.yaml").is_file():
         raise TuneError(f"suite {suite} has no frontier suite {frontier!r} in {CONF}; define "
@@ -37,7 +38,8 @@ def frontier_picks(suite: str, results_dir: Path) -> dict[str, dict]:
     if not chosen.is_file():
         raise TuneError(f"no picks in {chosen}: run `python -m bench.run suite={frontier} "
                         f"results_dir={results_dir}` first")
-    return (yaml.safe_load(chosen.read_text()) or {}).get("method_options") or {}
+    found = yaml.safe_load(chosen.read_text()) or {}
+    return found.get("method_options") or {}, [int(s) for s in found.get("seeds") or []]
 
 
 def merged(current: dict, picks: dict) -> dict:
@@ -51,20 +53,24 @@ def merged(current: dict, picks: dict) -> dict:
     return out
 
 
-def options_block(options: dict, suite: str) -> str:
+def options_block(options: dict, suite: str, seeds: Sequence[int] = ()) -> str:
     lines = [(f"# each method's knob as its frontier chose it: python -m bench.tune suite={suite} "
              "write=true"), "method_options:"]
     for method, entry in options.items():
         flow = yaml.safe_dump(entry, default_flow_style=True, width=1000).strip()
         lines.append(f"  {method}: {flow}")
+    if seeds:
+        lines.append(f"chosen_on_seeds: [{', '.join(map(str, seeds))}]  # the frontier's seeds")
     return "\n".join(lines) + "\n"
 
 
-def write_options(path: Path, options: dict, suite: str) -> None:
-    """Replace the suite file's method_options block (and the comment lines just above it)."""
+def write_options(path: Path, options: dict, suite: str, seeds: Sequence[int] = ()) -> None:
+    """Replace the suite file's method_options block (and the comment lines just above it)
+    and its chosen_on_seeds line."""
     text = path.read_text()
+    text = re.sub(r"^chosen_on_seeds:.*\n", "", text, flags=re.MULTILINE)
     block = re.compile(r"(?:^#.*\n)*^method_options:.*\n(?:[ \t]+.*\n)*", re.MULTILINE)
-    new = options_block(options, suite)
+    new = options_block(options, suite, seeds)
     text = block.sub(lambda _: new, text, count=1) if block.search(text) else text + new
     atomic_text(path, text)
 
@@ -90,12 +96,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     path = CONF / f"{suite}.yaml"
     if not path.is_file():
         raise TuneError(f"unknown suite {suite!r}")
-    picks = frontier_picks(suite, Path(args.get("results_dir", "results")))
+    picks, seeds = frontier_picks(suite, Path(args.get("results_dir", "results")))
     current = (yaml.safe_load(path.read_text()) or {}).get("method_options") or {}
     for method, pick in picks.items():
         print(f"{method}: {current.get(method, {})} -> {pick}")
     if args.get("write") == "true":
-        write_options(path, merged(current, picks), suite)
+        write_options(path, merged(current, picks), suite, seeds)
         print(f"wrote method_options of {path}")
     return 0
 

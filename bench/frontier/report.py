@@ -153,7 +153,8 @@ def build_frontier_report(root: str | Path, resamples: int = 1000) -> list[Path]
             if fallback else "")
     atomic_text(written[3], f"# picks at adherence budget {HEADLINE_DELTA} ({scorer}){note}; "
                 f"by `python -m bench.report suite={root.name}`\n"
-                + yaml.safe_dump({"method_options": chosen}, sort_keys=False))
+                + yaml.safe_dump({"seeds": sorted({s for p in points for s in p.seeds}),
+                                  "method_options": chosen}, sort_keys=False))
     written.append(frontier_plot(table, scorer, root / "figures" / "frontier.png"))
     return written
 

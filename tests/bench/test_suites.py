@@ -106,3 +106,13 @@ def test_every_suite_key_is_known_to_the_settings_hint():
     from bench.suite import Suite
 
     assert set(SUITE_KEYS) == {f.name for f in fields(Suite)}
+
+
+def test_only_methods_skips_the_parts_of_a_composite_that_lack_them():
+    from bench.run import parts_to_run
+
+    parts = [{"name": "a", "methods": ["paretoslider", "flow_multi"]},
+             {"name": "a_scale_2", "methods": ["merging_cat"]}]
+    assert parts_to_run(parts, None) == parts
+    assert [p["name"] for p in parts_to_run(parts, ["flow_multi"])] == ["a"]
+    assert [p["name"] for p in parts_to_run(parts, ["merging_cat"])] == ["a_scale_2"]

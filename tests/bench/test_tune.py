@@ -33,6 +33,17 @@ def test_write_replaces_only_the_options_block(tmp_path):
         "  m: {runs: {lambda_ref: 0.3}}\n")
 
 
+def test_write_records_the_seeds_of_the_choice_once(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text("name: s\nchosen_on_seeds: [7]\nmethod_options:\n  m: {lr: 0.1}\n")
+    for _ in range(2):  # rewriting replaces the line, it does not add another
+        write_options(path, {"m": {"lr": 0.1, "lambda_ref": 1.0}}, "s", [0, 1, 2])
+    text = path.read_text()
+    assert text.count("chosen_on_seeds") == 1
+    assert yaml.safe_load(text) == {"name": "s", "chosen_on_seeds": [0, 1, 2],
+                                    "method_options": {"m": {"lr": 0.1, "lambda_ref": 1.0}}}
+
+
 def test_missing_picks_are_one_line_with_the_command(tmp_path):
     out = subprocess.run([sys.executable, "-m", "bench.tune", "suite=two_obj",
                           f"results_dir={tmp_path}"], check=False, capture_output=True, text=True)
