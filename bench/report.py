@@ -199,6 +199,7 @@ def build_report(suite_dir: str | Path, ref_point: Sequence[float] | None = None
             "settings": " ".join(filter(None, [settings_line(analysis, settings, records),
                                                protocol_line(records, chosen_on)])),
             "oracle_note": " ".join(filter(None, [oracle_note(analysis, oracle_dir),
+                                                  oracle_settings_note(settings, oracle_dir),
                                                   oracle_check(analysis, records)]))}
     extra = [fresh_section(records, suite_dir, board, chosen_on, analysis.k),
              comparison_section(comp, COMPARED), known_answer_section(records),
@@ -224,6 +225,29 @@ def build_report(suite_dir: str | Path, ref_point: Sequence[float] | None = None
 def declared_methods(records: Sequence[dict]) -> set[str]:
     """Methods whose cost was declared by their authors (a model trained elsewhere)."""
     return {r["method"] for r in records if (r.get("cost") or {}).get("declared")}
+
+
+def oracle_options(settings: Mapping[str, Any]) -> dict:
+    """The training options an oracle run takes from a suite: fixed_weight's, then oracle's."""
+    options = settings.get("method_options") or {}
+    return {**(options.get("fixed_weight") or {}), **(options.get("oracle") or {})}
+
+
+def oracle_settings_note(settings: Mapping[str, Any], oracle_dir: Path | None) -> str | None:
+    """Says so where a sibling oracle suite ran at other settings than this suite's
+    fixed-weight runs (or did not record them): its regret is then against another setting."""
+    if oracle_dir is None:
+        return None
+    mine = oracle_options(settings)
+    written = oracle_dir / SUITE_FILE
+    if not written.is_file():
+        return (f"The oracle's settings are not recorded ({oracle_dir.name} has no "
+                f"{SUITE_FILE}); this suite's fixed-weight settings are {mine}.")
+    theirs = oracle_options(suite_settings("", oracle_dir))
+    if theirs == mine:
+        return None
+    return (f"The oracle ran at {theirs}, this suite's fixed-weight runs at {mine}: regret is "
+            "taken against runs at another setting.")
 
 
 def oracle_note(analysis: Analysis, oracle_dir: Path | None) -> str:

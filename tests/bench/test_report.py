@@ -140,3 +140,22 @@ def test_reference_point_from_records_or_override(two_obj_suite):
     assert per_run_table(static)["hv"].iloc[0] == pytest.approx(0.3 * 0.3)
     override = per_run_table(static, ref_point=[0.5, 0.0])
     assert override["hv"].iloc[0] == 0.0  # (0.5, 0.5) does not beat the reference
+
+
+def test_an_oracle_at_other_settings_is_named(tmp_path):
+    import yaml
+
+    from bench.report import oracle_settings_note
+
+    oracle = tmp_path / "two_obj_oracle"
+    oracle.mkdir()
+    mine = {"method_options": {"fixed_weight": {"lr": 5e-4, "lambda_ref": 1.0}}}
+    assert oracle_settings_note(mine, None) is None
+    assert "not recorded" in oracle_settings_note(mine, oracle)
+    (oracle / "suite.yaml").write_text(yaml.safe_dump(
+        {"method_options": {"fixed_weight": {"lr": 5e-4, "lambda_ref": 0.3}}}))
+    note = oracle_settings_note(mine, oracle)
+    assert "'lambda_ref': 0.3" in note and "'lambda_ref': 1.0" in note
+    assert oracle_settings_note({"method_options": {"fixed_weight": {"lr": 5e-4},
+                                                    "oracle": {"lambda_ref": 0.3}}},
+                                oracle) is None  # the oracle's own options count too
