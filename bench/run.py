@@ -104,7 +104,8 @@ def run_suite(raw: dict, cfg: DictConfig, results_root: Path, reference_root: Pa
     from bench.suite import SuiteError, check_path_lengths, check_writable, load_suite
 
     only = list(cfg.only_methods) if cfg.only_methods else None
-    suite = load_suite(raw, only)
+    seeds = list(cfg.get("only_seeds") or []) or None
+    suite = load_suite(raw, only, seeds)
     missing = preflight(suite)  # weights from outside: all found, or nothing starts
     if missing:
         for line in missing:

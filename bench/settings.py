@@ -51,6 +51,7 @@ class RunSettings(BaseModel):
     threads: int = Field(ge=1)
     report: bool
     only_methods: list[str] | None
+    only_seeds: list[int] | None = None
 
     @field_validator("only_methods")
     @classmethod
@@ -61,6 +62,13 @@ class RunSettings(BaseModel):
             raise ValueError("lists no method; give at least one, or null for all")
         if len(set(value)) != len(value):
             raise ValueError(f"repeats a method: {value}")
+        return value
+
+    @field_validator("only_seeds")
+    @classmethod
+    def _some_seeds(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None and (not value or len(set(value)) != len(value)):
+            raise ValueError(f"must list distinct seeds, or be null for all: {value}")
         return value
 
 
@@ -172,11 +180,12 @@ def check_command_line(argv: list[str]) -> None:
         parts = suite.get("parts")
         try:
             if parts is None:
-                load_suite(suite, settings.only_methods)
+                load_suite(suite, settings.only_methods, settings.only_seeds)
                 continue
             from bench.suite_files import compose_part, part_overrides
 
             for name in parts:
-                load_suite(compose_part(name, part_overrides(suite)), settings.only_methods)
+                load_suite(compose_part(name, part_overrides(suite)), settings.only_methods,
+                           settings.only_seeds)
         except SuiteError as exc:
             raise SettingsError(str(exc)) from None

@@ -117,8 +117,11 @@ def _check_names(kind: str, names: list[str], registry) -> None:
                          f"{', '.join(registry.names())}")
 
 
-def load_suite(raw: dict[str, Any], only_methods: list[str] | None = None) -> Suite:
-    """Build and validate a Suite from a plain dict (Hydra's suite node, resolved)."""
+def load_suite(raw: dict[str, Any], only_methods: list[str] | None = None,
+               only_seeds: list[int] | None = None) -> Suite:
+    """Build and validate a Suite from a plain dict (Hydra's suite node, resolved).
+    `only_methods` / `only_seeds` restrict what this invocation runs; the configuration (and
+    its hash) stays the suite's, so a later run without them resumes the rest."""
     allowed = {f.name for f in fields(Suite)}
     extra = sorted(set(raw) - allowed)
     if extra:
@@ -137,6 +140,12 @@ def load_suite(raw: dict[str, Any], only_methods: list[str] | None = None) -> Su
         _check_names("method in only_methods", list(only_methods), METHODS)
         suite.methods = [m for m in suite.methods if m in only_methods] or list(only_methods)
     _validate(suite)
+    if only_seeds:
+        outside = sorted(set(only_seeds) - set(suite.seeds))
+        if outside:
+            raise SuiteError(f"only_seeds {outside} are not among the suite's seeds "
+                             f"{suite.seeds}; add them with suite.seeds=[...]")
+        suite.seeds = [s for s in suite.seeds if s in set(only_seeds)]
     return suite
 
 

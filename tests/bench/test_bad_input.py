@@ -40,6 +40,8 @@ CASES = [
     (RUN + ("suite.trainer.lr=-1",), 1, "trainer: lr must be > 0", None),
     (RUN + ("suite.eval.samples_per_prompt=0",), 1, "eval.samples_per_prompt", None),
     (RUN + ("only_methods=[]",), 1, "only_methods: lists no method", None),
+    (RUN + ("only_seeds=[]",), 1, "only_seeds: must list distinct seeds", None),
+    (RUN + ("only_seeds=[7]",), 1, "only_seeds [7] are not among the suite's seeds", None),
     (RUN + ("colour=red",), 1, "unknown setting 'colour'", None),
     (RUN + ("-m", "suite=smoke,two_obj", "workers=0"), 1, "workers: Input should be", None),
     (("bench.slider", "--seconds", "1"), 2, "unrecognized arguments: --seconds", None),

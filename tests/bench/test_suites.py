@@ -116,3 +116,12 @@ def test_only_methods_skips_the_parts_of_a_composite_that_lack_them():
     assert parts_to_run(parts, None) == parts
     assert [p["name"] for p in parts_to_run(parts, ["flow_multi"])] == ["a"]
     assert [p["name"] for p in parts_to_run(parts, ["merging_cat"])] == ["a_scale_2"]
+
+
+def test_only_seeds_restricts_the_run_but_not_the_configuration():
+    raw = composed("smoke")
+    raw["seeds"] = [0, 1, 2]
+    assert load_suite(copy.deepcopy(raw), only_seeds=[2, 0]).seeds == [0, 2]
+    assert load_suite(copy.deepcopy(raw)).seeds == [0, 1, 2]
+    with pytest.raises(SuiteError, match=r"only_seeds \[5\] are not among"):
+        load_suite(copy.deepcopy(raw), only_seeds=[5])
