@@ -7,8 +7,15 @@ error). The harness cannot measure what it did not run, so the cost is marked de
 the records (`cost.declared`) and in the tables. Only the final weights exist: an external
 method is evaluated at the full budget only, not at the suite's earlier checkpoints.
 
+A trainer checkpoint is read too: the folder `python -m paretoslider.trainer.distributed`
+writes (`--out`, or its `ckpt/`), or one of its tensor files. Its trained tensors
+(`policy/<name>`, or the evaluation EMA `eval_ema/<name>` where it was kept) go onto the
+base model, with LoRA attached first when they are LoRA weights: at the suite's
+trainer.lora_rank, lora_alpha and lora_targets, which the run that wrote them read too.
+
 Suite options (`method_options.external`, or under the name of a subclass):
-    checkpoint: path to the .safetensors file; "{seed}" in it is replaced by the seed
+    checkpoint: path to the .safetensors file or checkpoint folder; "{seed}" in it is
+        replaced by the seed
     declared_cost: {passes: int, wall_s: float, images: int, optimizer_steps: int}
 `external` is one static model for every w; `external_conditioned` is a w-conditioned
 model (its file holds the preference modules too) fed w like the slider.
@@ -17,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -64,6 +72,43 @@ def declared_cost(raw: dict) -> Cost:
     return cost
 
 
+TRAINED_PREFIXES = ("eval_ema/", "policy/")  # a trainer checkpoint's, the evaluated first
+
+
+def checkpoint_file(path: Path) -> Path:
+    """The tensor file of `path`: itself, or the latest one of a trainer checkpoint folder
+    (the folder holding checkpoint.json, or the run folder above it)."""
+    from paretoslider.checkpoint import META
+
+    for folder in (path, path / "ckpt"):
+        if (folder / META).is_file():
+            return folder / json.loads((folder / META).read_text())["tensors"]
+    return path
+
+
+def model_tensors(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The model's weights in a file: a trainer checkpoint's trained tensors with their
+    prefix removed (optimizer state and old policy left out), else the file as it is."""
+    for prefix in TRAINED_PREFIXES:
+        found = {k.removeprefix(prefix): v for k, v in tensors.items() if k.startswith(prefix)}
+        if found:
+            return found
+    return tensors
+
+
+def attach_lora_for(model: torch.nn.Module, tensors: dict, cfg, where: str) -> None:
+    """LoRA on `model` to take the file's LoRA tensors (none: nothing to attach)."""
+    from paretoslider.trainer.state import attach_lora
+
+    ranks = {t.shape[0] for k, t in tensors.items() if ".lora_A." in k}
+    if not ranks or any("lora_" in k for k in model.state_dict()):
+        return
+    if ranks != {cfg.lora_rank}:
+        raise ValueError(f"{where}: LoRA of rank {sorted(ranks)}, the suite's trainer.lora_rank "
+                         f"is {cfg.lora_rank}; set it (and lora_alpha) to the run's")
+    attach_lora(model, cfg)
+
+
 def save_external_checkpoint(model: torch.nn.Module, path: str | Path) -> Path:
     """Write a model's weights in the layout an external unit reads (for tests and exports)."""
     from safetensors.torch import save_file
@@ -101,7 +146,8 @@ class ExternalUnit(Unit):
         if self.w_conditioned:
             model.add_preference(len(self.objectives), self.cfg.preference_mode,
                                  self.cfg.block_projector)
-        tensors = load_file(self.checkpoint)
+        tensors = model_tensors(load_file(self.checkpoint))
+        attach_lora_for(model, tensors, self.cfg, self.checkpoint)
         unknown = sorted(set(tensors) - set(model.state_dict()))
         if unknown:
             raise ValueError(f"{self.checkpoint}: {len(unknown)} tensors the model does not "
@@ -121,10 +167,11 @@ class ExternalCheckpoint(Method):
         options = ctx.options.get(self.name) or {}
         if not options.get("checkpoint"):
             raise ValueError(f"method_options.{self.name}.checkpoint must name a .safetensors "
-                             "file")
-        path = Path(str(options["checkpoint"]).format(seed=ctx.base_cfg.seed)).expanduser()
+                             "file or a trainer checkpoint folder")
+        named = Path(str(options["checkpoint"]).format(seed=ctx.base_cfg.seed)).expanduser()
+        path = checkpoint_file(named)
         if not path.is_file():
-            raise ValueError(f"method_options.{self.name}.checkpoint: no file {str(path)!r}")
+            raise ValueError(f"method_options.{self.name}.checkpoint: no file {str(named)!r}")
         cost = dict(options.get("declared_cost") or {})
         declared_cost(cost)  # checked now, before any work
         extra = sorted(set(options) - {"checkpoint", "declared_cost"})

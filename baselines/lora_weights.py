@@ -7,13 +7,14 @@ NOT the average of the weight changes sum_m w_m s B_m A_m; both constructions li
 from __future__ import annotations
 
 import copy
-import time
 import warnings
 
 import torch
 from peft import LoraConfig
 from peft.tuners.lora import LoraLayer, LoraModel
 from torch import nn
+
+from baselines.timing import clock, device_of
 
 ADAPTER = "default"  # the adapter name the trainer's LoRA carries
 
@@ -103,7 +104,8 @@ def peft_merge(base: nn.Module, models: list[nn.Module], weights, combination_ty
             for adapter, src in zip(names, sources):
                 layer.lora_A[adapter].weight.copy_(src[prefix + name].lora_A[ADAPTER].weight)
                 layer.lora_B[adapter].weight.copy_(src[prefix + name].lora_B[ADAPTER].weight)
-    start = time.perf_counter()
+    device = device_of(model)
+    start = clock(device)
     with warnings.catch_warnings(), torch.random.fork_rng(devices=[]):
         warnings.simplefilter("ignore")  # peft warns that density 1 prunes nothing
         torch.manual_seed(seed)
@@ -114,6 +116,6 @@ def peft_merge(base: nn.Module, models: list[nn.Module], weights, combination_ty
         for layer in lora_layers(root).values():
             layer.lora_B["merged"].weight.mul_(scale)
     tuner.merge_and_unload(adapter_names=["merged"])
-    seconds = time.perf_counter() - start
+    seconds = clock(device) - start
     strip_lora(model)  # a no-op unless peft left a wrapper; also drops peft_config
     return model.eval().requires_grad_(False), seconds

@@ -11,10 +11,9 @@ The two agree at the vertices of the simplex and differ inside it.
 """
 from __future__ import annotations
 
-import time
-
 from baselines.common import single_reward_units
 from baselines.lora_weights import average_parameters, delta_soup
+from baselines.timing import clock, device_of
 from paretoslider.methods import METHODS, Method, Policy, SuiteContext, Unit
 
 
@@ -37,9 +36,9 @@ class RewardedSoups(Method):
 
     def policy(self, ctx, trained, base, w) -> Policy:
         models = ingredients(self.units(ctx), trained)
-        start = time.perf_counter()
+        start = clock(device_of(models[0]))
         model = self.combine(models, w).eval().requires_grad_(False)
-        return Policy(model, switch_seconds=time.perf_counter() - start)
+        return Policy(model, switch_seconds=clock(device_of(model)) - start)
 
 
 @METHODS.register("rewarded_soups_delta")

@@ -3,8 +3,9 @@
 A "run" is one method and seed at its final checkpoint (earlier checkpoints feed
 `bench.budget`). Every metric is computed on the training rewards and (prefix `heldout_`)
 on the held-out judges, from normalised per-w means; the per-image shares from the side
-files. Sweep metrics (`bench.resample.SWEEP_METRICS`) get intervals from a bootstrap over
-seeds and images together; the rest from a bootstrap over seeds. Seeds that produced
+files. Every metric is declared in `bench.metric_registry`: sweep and per-scorer metrics get
+intervals from a bootstrap over seeds and images together; the rest from a bootstrap over
+seeds. Seeds that produced
 identical numbers count once.
 """
 
@@ -21,8 +22,10 @@ import pandas as pd
 
 from bench import controllability as ctl
 from bench import metrics, resample
+from bench.metric_registry import bounds, is_ranked, larger_is_better, metric_columns
+from bench.point_metrics import point_metrics, run_metrics
 from bench.records import record_key
-from bench.resample import SWEEP_METRICS, Context, oracle_utility, replicate, sweep_metrics
+from bench.resample import Context, oracle_utility, replicate, sweep_metrics
 from bench.runs import SPACES, Run, build_runs, names, same_sweep, to_unit
 from bench.stats import (
     RESAMPLES,
@@ -35,48 +38,9 @@ from bench.stats import (
 )
 
 Record = Mapping[str, Any]
-POINT_METRICS = ("eum", "cu_gap", "igd_plus", "cardinality", "range", "jump_ratio")
-QUALITY = ("adherence", "diversity", "drift")
-# CSV column -> key of the record's "cost" dict; cost is the run's total, repeated per cell.
-COST = {"passes": "passes", "train_images": "images", "forward_passes": "forward_passes",
-        "backward_passes": "backward_passes", "optimizer_steps": "optimizer_steps",
-        "wall_s": "wall_s", "models_trained": "models_trained", "checkpoints": "checkpoints",
-        "checkpoint_bytes": "checkpoint_bytes", "slider_change_cost": "slider_change_cost"}
-NOT_RANKED = {"one_style", "cardinality", "base_adherence"}  # descriptive: no end is better
-LOWER_IS_BETTER = {"cu_gap", "igd_plus", "jump_ratio", "neither", "regret_mean",
-                   "regret_worst", "drift", "below_base", *COST}
 ORACLE = "oracle"
 FIXED = "fixed_weight"
 SWITCHING = "switching"  # the reference that mixes single-objective policies in proportion to w
-
-
-def front_metrics() -> tuple[str, ...]:
-    return (*SWEEP_METRICS, *POINT_METRICS)
-
-
-def metric_columns() -> list[str]:
-    """Every per-run metric name, in leaderboard order."""
-    return [*front_metrics(), *(f"heldout_{m}" for m in front_metrics()), *QUALITY, *COST]
-
-
-def larger_is_better(col: str) -> bool:
-    return col.removeprefix("heldout_").partition(":")[0] not in LOWER_IS_BETTER
-
-
-def bounds(col: str, ref: np.ndarray) -> tuple[float, float] | None:
-    """The possible values of a metric, to clip its intervals (None: unbounded above)."""
-    base = col.removeprefix("heldout_")
-    box = float(np.prod(1.0 - ref))
-    table = {"hv": (0.0, box), "hv_matched": (0.0, box), "hv_norm": (0.0, 1.0),
-             "spearman": (-1.0, 1.0), "cu_gap": (-1.0, 1.0), "regret_mean": (-1.0, 1.0),
-             "regret_worst": (-1.0, 1.0), "igd_plus": (0.0, np.inf),
-             "cardinality": (1.0, np.inf), "range": (0.0, np.inf),
-             "jump_ratio": (0.0, 1.0), "diversity": (0.0, np.inf), "drift": (0.0, np.inf)}
-    if base in table:
-        return table[base]
-    if base in COST:
-        return (0.0, np.inf)
-    return (0.0, 1.0)  # utilities, shares, monotonicity, adherence
 
 
 def vector(rec: Record, space: str) -> np.ndarray:
@@ -142,33 +106,6 @@ def single_objective_extremes(runs: Sequence[Run], space: str) -> np.ndarray | N
             return None
         out[m] = (min(low), max(high))
     return out
-
-
-def point_metrics(run: Run, space: str, grid: np.ndarray, front: np.ndarray,
-                  extremes: np.ndarray | None) -> dict[str, float | None]:
-    """Metrics that only the per-seed numbers get (no per-image bootstrap)."""
-    pts = run.means[space]
-    eum, cu = metrics.expected_utility(pts, grid), metrics.conditioned_utility(run.ws, pts)
-    dynamic = run.w_dependent
-    return {"eum": eum, "cu_gap": None if eum is None or cu is None else eum - cu,
-            "igd_plus": metrics.igd_plus(pts, front),
-            "cardinality": float(metrics.cardinality(pts)),
-            "range": ctl.range_covered(pts, extremes) if dynamic else None,
-            "jump_ratio": ctl.jump_ratio(run.ws, pts) if dynamic else None}
-
-
-def _mean_of(recs: Sequence[Record], group: str, key: str) -> float | None:
-    vals = [r.get(group, {}).get(key) for r in recs]
-    vals = [float(v) for v in vals if v is not None]
-    return float(np.mean(vals)) if vals else None
-
-
-def _cost_of(run: Run, key: str) -> float | None:
-    """The run's total cost entry (the largest value its cells carry)."""
-    if key == "passes":
-        return run.passes()
-    vals = [float(r["cost"][key]) for r in run.records if r.get("cost", {}).get(key) is not None]
-    return max(vals) if vals else None
 
 
 @dataclass
@@ -255,11 +192,8 @@ def analyse(records: Sequence[Record], suite_dir: str | Path | None = None,
         observed = {**_quiet_nan(sweep_metrics, run, *replicate(run, 0), ctx, True),
                     **resample.adherence_metrics(run, adh)}
         row.update({k: None if np.isnan(v[0]) else float(v[0]) for k, v in observed.items()})
-        for space, prefix in (("train", ""), ("heldout", "heldout_")):
-            found = point_metrics(run, space, grid, *context[space])
-            row.update({prefix + k: v for k, v in found.items()})
-        row.update({q: _mean_of(run.records, "quality", q) for q in QUALITY})
-        row.update({col: _cost_of(run, key) for col, key in COST.items()})
+        row.update(point_metrics(run, grid, context))
+        row.update(run_metrics(run))
         rows.append(row)
         if twin is not None:
             continue
@@ -304,8 +238,7 @@ def _tied_best(board: pd.DataFrame, col: str, reps: Mapping[str, Mapping[str, An
     reject at 5% (with fewer than two common seeds: the 95% interval of the difference
     contains 0); none when the column has fewer than two distinct values."""
     values = pd.to_numeric(board[col], errors="coerce")
-    kind = col.removeprefix("heldout_").partition(":")[0]  # "below_base:<scorer>" -> below_base
-    if values.dropna().nunique() < 2 or kind in NOT_RANKED:
+    if values.dropna().nunique() < 2 or not is_ranked(col):
         return [False] * len(board)
     larger = larger_is_better(col)
     best = board["method"].iloc[int(values.idxmax() if larger else values.idxmin())]

@@ -90,6 +90,19 @@ def drift(images: torch.Tensor, base_images: torch.Tensor) -> float:
     return float(((images - base_images) ** 2).flatten(1).mean(1).sqrt().mean())
 
 
+def cell_scores(suite, values: dict[str, np.ndarray], images: torch.Tensor,
+                base_images: torch.Tensor, spec: EvalSpec) -> dict[str, dict]:
+    """A cell's record fields `rewards`, `judges` and `quality` from its per-image `values`
+    (scorer -> (N,)): means over the images, the suite's adherence, diversity, drift."""
+    means = {k: float(np.mean(v)) for k, v in values.items()}
+    judges = dict.fromkeys([*suite.heldout, *suite.adherence_scorers()])
+    return {"rewards": {k: means[k] for k in suite.objectives},
+            "judges": {k: means[k] for k in judges},
+            "quality": {"adherence": means.get(suite.adherence) if suite.adherence else None,
+                        "diversity": diversity(images, spec),
+                        "drift": drift(images, base_images)}}
+
+
 def strip_image(images: torch.Tensor, spec: EvalSpec, count: int = 4) -> Image.Image:
     """The first `count` samples of the strip prompt side by side (one cell of a slider strip)."""
     rows = spec.rows()

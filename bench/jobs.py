@@ -12,6 +12,7 @@ import copy
 import json
 import shutil
 import warnings
+from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,7 +21,8 @@ import numpy as np
 
 from baselines.external import ExternalUnit
 from bench import records as rec
-from bench.evaluate import diversity, drift, generate, score_images, strip_image
+from bench.cell_record import CellRecord
+from bench.evaluate import cell_scores, generate, score_images, strip_image
 from bench.files import atomic_save, atomic_text
 from bench.known_answers import world_measures
 from bench.locks import unit_lock
@@ -107,10 +109,19 @@ def make_trainer(suite: Suite, world, unit: Unit) -> Trainer:
 
 def _train(suite: Suite, world, unit: Unit, ckpt_dir: Path, on_epoch=None) -> Trainer:
     trainer = make_trainer(suite, world, unit)
+    free_text_encoders(trainer.state.policy, suite.prompts)
     if has_checkpoint(ckpt_dir):
         trainer.load(ckpt_dir)
     trainer.train(checkpoint_dir=ckpt_dir, on_epoch=on_epoch)
     return trainer
+
+
+def free_text_encoders(backbone, prompts) -> None:
+    """Cache every training prompt's embedding, then free the text encoders (SD3.5's are
+    ~10 GB): the training world is this unit's own, its evaluation builds another."""
+    if hasattr(backbone, "release_text_encoders"):
+        backbone.encode_prompts(list(prompts))
+        backbone.release_text_encoders()
 
 
 def train_unit(suite: Suite, unit: Unit, unit_dir: Path, log_path: Path) -> dict:
@@ -237,14 +248,16 @@ def cell_work(suite: Suite) -> int:
     return len(suite.evaluation_prompts()) * suite.eval["samples_per_prompt"] * suite.eval["steps"]
 
 
-def run_training(suite: Suite, paths: Paths, workers: int, threads: int, progress=None) -> None:
+def run_training(suite: Suite, paths: Paths, workers: int, threads: int, progress=None,
+                 gpus: Sequence[str] = ()) -> None:
     """Train every unfinished unit; `progress` (a tqdm bar) advances by each epoch's passes
-    as the workers report them, and by the rest of a unit's budget when it ends."""
+    as the workers report them, and by the rest of a unit's budget when it ends. With
+    `gpus`, each worker trains on one of them."""
     _, todo = training_todo(suite, paths)
     if not todo:
         return
     queue = progress_queue()
-    with pool(workers, threads, suite.imports, queue) as ex:
+    with pool(workers, threads, suite.imports, queue, gpus) as ex:
         futures = {ex.submit(train_unit, suite, u, paths.unit_dir(u),
                              paths.suite_dir / "train_logs" / f"{u.label}_seed{u.cfg.seed}.jsonl"): u
                    for u in todo.values()}
@@ -310,12 +323,15 @@ def evaluate_run(suite: Suite, paths: Paths, method_name: str, seed: int, meta: 
             if f == 1.0:
                 _append_sample_values(paths.suite_dir / "samples" / method_name
                                       / f"seed{seed}.json", w, values, suite, base_values)
-            rec.append_record(paths.records, _record(suite, method, seed, w, i, values, images,
-                                                     base_images, spec, cost, policy, png,
-                                                     {**meta, **at, **world_measures(
-                                                         world, w, images, base_images,
-                                                         suite.objectives)},
-                                                     ranges))
+            rec.append_record(paths.records, CellRecord.build(
+                {**meta, **at, **world_measures(world, w, images, base_images, suite.objectives)},
+                suite=suite.name, method=method.name, seed=int(seed), w=[float(x) for x in w],
+                w_index=i, objectives=list(suite.objectives), heldout=list(suite.heldout),
+                ranges=ranges, **cell_scores(suite, values, images, base_images, spec),
+                w_dependent=method.w_dependent, strength=method.strength(suite.context(seed)),
+                cost={**cost, "slider_change_cost": policy.switch_seconds},
+                sample_png=None if png is None else str(png), ideal_box=suite.ideal_box or None
+            ).to_dict())
             if reports() is not None:
                 reports().put(((method_name, seed), cell_work(suite)))
     return len(todo)
@@ -346,26 +362,6 @@ def _append_sample_values(path: Path, w, values: dict, suite: Suite, base: dict)
     atomic_write_json(path, {**side, "cells": cells})
 
 
-def _record(suite, method, seed, w, i, values, images, base_images, spec, cost, policy, png, meta,
-            ranges):
-    means = {k: float(np.mean(v)) for k, v in values.items()}
-    judges = dict.fromkeys([*suite.heldout, *suite.adherence_scorers()])
-    return {
-        "suite": suite.name, "method": method.name, "seed": int(seed),
-        "w": [float(x) for x in w], "w_index": i,
-        "objectives": list(suite.objectives), "heldout": list(suite.heldout), "ranges": ranges,
-        "rewards": {k: means[k] for k in suite.objectives},
-        "judges": {k: means[k] for k in judges},
-        "quality": {"adherence": means.get(suite.adherence) if suite.adherence else None,
-                    "diversity": diversity(images, spec), "drift": drift(images, base_images)},
-        "w_dependent": method.w_dependent,
-        "strength": method.strength(suite.context(seed)),
-        "cost": {**cost, "slider_change_cost": policy.switch_seconds},
-        "sample_png": None if png is None else str(png),
-        **({"ideal_box": suite.ideal_box} if suite.ideal_box else {}), **meta,
-    }
-
-
 def cells_todo(suite: Suite, records: Path) -> int:
     """Cells of the suite not recorded yet."""
     done = rec.done_keys(records, suite.scorers()) if records.exists() else set()
@@ -374,13 +370,14 @@ def cells_todo(suite: Suite, records: Path) -> int:
 
 
 def run_evaluation(suite: Suite, paths: Paths, workers: int, threads: int, meta: dict,
-                   progress=None) -> int:
+                   progress=None, gpus: Sequence[str] = ()) -> int:
     """Evaluate every (method, seed); returns the number of newly recorded cells.
-    `progress` (a tqdm bar) advances by the passes of each cell as it is recorded."""
+    `progress` (a tqdm bar) advances by the passes of each cell as it is recorded. With
+    `gpus`, each worker evaluates on one of them."""
     jobs = [(m, s) for s in suite.seeds for m in suite.methods]
     new = 0
     queue = progress_queue()
-    with pool(workers, threads, suite.imports, queue) as ex:
+    with pool(workers, threads, suite.imports, queue, gpus) as ex:
         futures = {ex.submit(evaluate_run, suite, paths, m, s, meta): (m, s) for m, s in jobs}
         reported: dict = {}
         for fut in _as_completed(futures, queue, reported, progress):

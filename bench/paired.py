@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.aggregate import larger_is_better
+from bench import point_metrics as _builtin  # noqa: F401  (registers the metrics)
+from bench.metric_registry import label, larger_is_better
 from bench.stats import (
     difference_draws,
     holm,
@@ -27,9 +28,9 @@ from bench.stats import (
 )
 
 REFERENCE = "paretoslider"
-COMPARED = (("heldout_hv_matched", "HV matched"), ("heldout_hv", "HV"),
-            ("heldout_regret_mean", "Regret mean"), ("heldout_cu", "CU"),
-            ("heldout_blend", "Blend"))
+COMPARED = tuple((col, label(col)) for col in ("heldout_hv_matched", "heldout_hv",
+                                                "heldout_regret_mean", "heldout_cu",
+                                                "heldout_blend"))
 
 
 def _seed_values(per_run: pd.DataFrame, method: str, col: str) -> tuple[np.ndarray, list[int]]:

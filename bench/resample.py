@@ -16,18 +16,18 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
 from bench import controllability as ctl
 from bench import metrics
+from bench.metric_registry import SPACE_PREFIXES, of_level, register_metric
 from bench.runs import SPACES, Run, to_unit, w_key
 from bench.sidefiles import load_sample_values
 from bench.stats import common_rows
 
-SWEEP_METRICS = ("hv", "hv_norm", "hv_matched", "cu", "spearman", "monotonicity", "blend",
-                 "neither", "one_style", "regret_mean", "regret_worst")
 UTILITY = Mapping[tuple[float, ...], np.ndarray]
 
 
@@ -92,40 +92,134 @@ def _regret(run: Run, utility: np.ndarray, ctx: Context, space: str, observed: b
     return np.nanmean(regret, axis=1), np.nanmax(regret, axis=1)
 
 
+@dataclass
+class SweepView:
+    """What a sweep metric reads: one run's B replicates in one space, and the values that
+    several metrics share (computed once, on first use)."""
+
+    run: Run
+    space: str
+    means: dict[str, np.ndarray]             # every space's (B, C, M) normalised means
+    samples: dict[str, np.ndarray] | None    # every space's (B, C, N, M) raw scores, or None
+    ctx: Context
+    observed: bool
+    shared: dict = field(default_factory=dict)  # across the spaces of one replicate set
+
+    @property
+    def r(self) -> np.ndarray:
+        return self.means[self.space]
+
+    @property
+    def nan(self) -> np.ndarray:
+        return np.full(len(self.r), np.nan)
+
+    @cached_property
+    def utility(self) -> np.ndarray:
+        """(B, C) w.r of every cell."""
+        return np.sum(self.run.ws[None] * self.r, axis=2)
+
+    @cached_property
+    def shares(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(B,) blend and neither shares over interior w; None without per-image scores."""
+        inner = ctl.interior(self.run.ws)
+        if self.samples is None or not np.any(inner):
+            return None
+        unit = to_unit(self.samples[self.space], self.run.ranges[self.space])
+        blend, neither = ctl.shares(self.run.ws, unit)
+        return blend[:, inner].mean(axis=1), neither[:, inner].mean(axis=1)
+
+    @cached_property
+    def regret(self) -> tuple[np.ndarray, np.ndarray]:
+        return _regret(self.run, self.utility, self.ctx, self.space, self.observed)
+
+    def matched(self) -> np.ndarray:
+        if "matched" not in self.shared:  # the pick is made once, on training rewards
+            self.shared["matched"] = _matched(self.run, self.means, self.ctx)
+        return self.shared["matched"][self.space]
+
+
 def sweep_metrics(run: Run, means: dict[str, np.ndarray], samples: dict[str, np.ndarray] | None,
                   ctx: Context, observed: bool) -> dict[str, np.ndarray]:
-    """Every SWEEP_METRICS value per space (key prefix "heldout_" for the judges) for each
+    """Every sweep metric per space (key prefix "heldout_" for the judges) for each
     replicate: name -> (B,) array, NaN where the metric is undefined for the run."""
     out: dict[str, np.ndarray] = {}
-    matched = _matched(run, means, ctx)
-    for space, prefix in (("train", ""), ("heldout", "heldout_")):
-        r = means[space]
-        b = len(r)
-        nan = np.full(b, np.nan)
-        hv = metrics.hypervolume_batch(r, ctx.ref)
-        box = metrics.ideal_box_volume(ctx.ref, ctx.high.get(space))
-        utility = np.sum(run.ws[None] * r, axis=2)
-        high = ctx.high.get(space)
-        inside = hv if high is None else metrics.hypervolume_batch(np.minimum(r, high), ctx.ref)
-        found = {"hv": hv, "hv_norm": inside / box if box > 0 else nan,
-                 "hv_matched": matched[space],
-                 "cu": utility.mean(axis=1), "spearman": nan, "monotonicity": nan,
-                 "blend": nan, "neither": nan, "one_style": nan}
-        if run.w_dependent:
-            for name, fn in (("spearman", ctl.spearman_batch),
-                             ("monotonicity", ctl.monotonicity_batch)):
-                value = fn(run.ws, r)
-                found[name] = nan if value is None else value
-        if samples is not None and np.any(ctl.interior(run.ws)):
-            blend, neither = ctl.shares(run.ws, to_unit(samples[space], run.ranges[space]))
-            inner = ctl.interior(run.ws)
-            found["blend"], found["neither"] = (blend[:, inner].mean(axis=1),
-                                                neither[:, inner].mean(axis=1))
-            found["one_style"] = 1.0 - found["blend"] - found["neither"]
-        found["regret_mean"], found["regret_worst"] = _regret(run, utility, ctx, space,
-                                                              observed)
-        out.update({prefix + k: np.asarray(v, dtype=float) for k, v in found.items()})
+    shared: dict = {}
+    for space, prefix in zip(SPACES, SPACE_PREFIXES, strict=True):
+        view = SweepView(run, space, means, samples, ctx, observed, shared)
+        for metric in of_level("sweep"):
+            value = metric.fn(view)
+            out[prefix + metric.name] = (view.nan if value is None
+                                         else np.asarray(value, dtype=float))
     return out
+
+
+# ---------------------------------------------------------------- the built-in sweep metrics
+def _box(ref: np.ndarray) -> tuple[float, float]:
+    return 0.0, float(np.prod(1.0 - ref))
+
+
+@register_metric("hv", "HV", "sweep", bounds=_box, order=2)
+def hv(v: SweepView) -> np.ndarray:
+    return metrics.hypervolume_batch(v.r, v.ctx.ref)
+
+
+@register_metric("hv_norm", "HV norm", "sweep", order=3)
+def hv_norm(v: SweepView) -> np.ndarray | None:
+    """HV inside the ideal box [ref, high] over the box's volume."""
+    high = v.ctx.high.get(v.space)
+    box = metrics.ideal_box_volume(v.ctx.ref, high)
+    if box <= 0:
+        return None
+    inside = hv(v) if high is None else metrics.hypervolume_batch(np.minimum(v.r, high),
+                                                                    v.ctx.ref)
+    return inside / box
+
+
+@register_metric("hv_matched", "HV matched", "sweep", bounds=_box, order=1)
+def hv_matched(v: SweepView) -> np.ndarray:
+    return v.matched()
+
+
+@register_metric("cu", "CU", "sweep", order=5)
+def cu(v: SweepView) -> np.ndarray:
+    return v.utility.mean(axis=1)
+
+
+@register_metric("spearman", "Spearman", "sweep", bounds=(-1.0, 1.0), order=10)
+def spearman(v: SweepView) -> np.ndarray | None:
+    return ctl.spearman_batch(v.run.ws, v.r) if v.run.w_dependent else None
+
+
+@register_metric("monotonicity", "Monotonicity", "sweep", order=11)
+def monotonicity(v: SweepView) -> np.ndarray | None:
+    return ctl.monotonicity_batch(v.run.ws, v.r) if v.run.w_dependent else None
+
+
+@register_metric("blend", "Blend", "sweep", order=14)
+def blend(v: SweepView) -> np.ndarray | None:
+    return None if v.shares is None else v.shares[0]
+
+
+@register_metric("neither", "Neither", "sweep", higher_is_better=False, order=15)
+def neither(v: SweepView) -> np.ndarray | None:
+    return None if v.shares is None else v.shares[1]
+
+
+@register_metric("one_style", "One style", "sweep", higher_is_better=None, order=16)
+def one_style(v: SweepView) -> np.ndarray | None:
+    return None if v.shares is None else 1.0 - v.shares[0] - v.shares[1]
+
+
+@register_metric("regret_mean", "Regret mean", "sweep", higher_is_better=False,
+                 bounds=(-1.0, 1.0), order=8)
+def regret_mean(v: SweepView) -> np.ndarray:
+    return v.regret[0]
+
+
+@register_metric("regret_worst", "Regret worst", "sweep", higher_is_better=False,
+                 bounds=(-1.0, 1.0), order=9)
+def regret_worst(v: SweepView) -> np.ndarray:
+    return v.regret[1]
 
 
 def oracle_utility(runs: list[Run], b: int, rng: np.random.Generator
@@ -150,14 +244,13 @@ def oracle_utility(runs: list[Run], b: int, rng: np.random.Generator
 
 
 # ---------------------------------------------------------------- prompt adherence
-# per adherence scorer: mean over w, worst w, share of w below the base, the base's own
-ADHERENCE_METRICS = ("adherence", "adherence_worst", "below_base", "base_adherence")
 BELOW_BASE_MARGIN = 0.05  # the allowance for lost adherence: also the frontier's headline budget
 
 
 def adherence_columns(columns: Iterable[str]) -> list[str]:
     """The per-scorer adherence columns (`<metric>:<scorer>`) among `columns`."""
-    return [c for c in columns if isinstance(c, str) and c.partition(":")[0] in ADHERENCE_METRICS
+    stems = {m.name for m in of_level("scorer")}
+    return [c for c in columns if isinstance(c, str) and c.partition(":")[0] in stems
             and c.partition(":")[2]]
 
 
@@ -224,8 +317,40 @@ def adherence_metrics(run: Run, adh: Adherence | None, b: int = 0) -> dict[str, 
         cells = adh.samples[np.arange(len(run.records))[None, :, None], drawn].mean(axis=2)
         base = adh.base_samples[drawn].mean(axis=2)  # (B, C, A), paired with each cell
         own_base = adh.base_samples[drawn[:, 0]].mean(axis=1)
-    below = np.where(np.isnan(base), np.nan, cells < base - BELOW_BASE_MARGIN)
-    found = {"adherence": cells.mean(axis=1), "adherence_worst": cells.min(axis=1),
-             "below_base": below.mean(axis=1), "base_adherence": own_base}
-    return {f"{metric}:{name}": found[metric][:, j] for metric in ADHERENCE_METRICS
-            for j, name in enumerate(adh.names)}
+    draw = AdherenceDraw(cells, base, own_base)
+    return {f"{metric.name}:{name}": np.asarray(metric.fn(draw), dtype=float)[:, j]
+            for metric in of_level("scorer") for j, name in enumerate(adh.names)}
+
+
+@dataclass
+class AdherenceDraw:
+    """What a per-scorer metric reads: (B, C, A) cell adherence, the base's on each cell's
+    rows (B, C, A), and the base's own (B, A); B replicates, A scorers."""
+
+    cells: np.ndarray
+    base: np.ndarray
+    own_base: np.ndarray
+
+
+# ------------------------------------------------ the built-in per-scorer adherence metrics
+@register_metric("adherence", "Mean", "scorer")
+def adherence_mean(d: AdherenceDraw) -> np.ndarray:
+    return d.cells.mean(axis=1)
+
+
+@register_metric("adherence_worst", "Worst w", "scorer")
+def adherence_worst(d: AdherenceDraw) -> np.ndarray:
+    """The lowest per-w mean: adherence at the method's worst preference."""
+    return d.cells.min(axis=1)
+
+
+@register_metric("below_base", "Below base", "scorer", higher_is_better=False)
+def below_base(d: AdherenceDraw) -> np.ndarray:
+    """Share of w more than BELOW_BASE_MARGIN below the base model on the same rows."""
+    below = np.where(np.isnan(d.base), np.nan, d.cells < d.base - BELOW_BASE_MARGIN)
+    return below.mean(axis=1)
+
+
+@register_metric("base_adherence", "Base", "scorer", higher_is_better=None)
+def base_adherence(d: AdherenceDraw) -> np.ndarray:
+    return d.own_base

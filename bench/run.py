@@ -16,6 +16,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
+from bench import slurm  # also registers the launcher config's job_gpus resolver
 from bench.suite_files import CONF, compose_part, known_suites, part_overrides  # noqa: F401
 
 REFERENCE = Path(__file__).resolve().parent.parent / "results"  # committed results
@@ -146,7 +147,9 @@ def _run_locked(suite, raw: dict, cfg: DictConfig, cache: Path, suite_dir: Path,
     dropped = rec.repair_records(suite_dir / "records.jsonl")
     if dropped:
         print(f"records: removed {dropped} incomplete line(s) left by an interrupted run")
-    world_id = suite.build_world().fingerprint()  # base model and judges
+    world = suite.build_world()
+    world_id = world.fingerprint()  # base model and judges
+    workers, gpus = worker_plan(world, cfg.workers)
     config_hash = rec.config_hash({**raw, "world_fingerprint": world_id})
     check_same_config(suite_dir / "records.jsonl", config_hash, suite.name)
     # the settings that ran (a composite's overrides included), for the report's header
@@ -167,10 +170,14 @@ def _run_locked(suite, raw: dict, cfg: DictConfig, cache: Path, suite_dir: Path,
         units, todo = training_todo(suite, paths)
         print(f"to do: {len(todo)} training runs ({units - len(todo)} already finished), "
               f"{cells} evaluation cells; progress in denoiser passes")
+        if gpus:
+            check_fits_job(suite, todo, workers, cfg.gpu_passes_per_hour)
+            print(f"{workers} worker(s) on GPU(s) {', '.join(gpus[:workers])}")
         work = sum(unit_work(suite, u) for u in todo.values()) + cells * cell_work(suite)
         with progress_bar(work, suite.name) as bar:
-            run_training(suite, paths, cfg.workers, cfg.threads, progress=bar)
-            new_cells = run_evaluation(suite, paths, cfg.workers, cfg.threads, meta, progress=bar)
+            run_training(suite, paths, workers, cfg.threads, progress=bar, gpus=gpus)
+            new_cells = run_evaluation(suite, paths, workers, cfg.threads, meta, progress=bar,
+                                       gpus=gpus)
     if new_cells:  # run.json names the invocation that produced the records, not a no-op rerun
         # written before the report, whose web page shows it (wall time: training + evaluation)
         write_provenance(suite_dir, meta, time.perf_counter() - start)
@@ -180,6 +187,32 @@ def _run_locked(suite, raw: dict, cfg: DictConfig, cache: Path, suite_dir: Path,
     print(f"total wall time {time.perf_counter() - start:.0f} s")
     if cfg.report:
         print_comparison(suite_dir, reference_root / suite.name)
+
+
+def worker_plan(world, workers: int | None) -> tuple[int, list[str]]:
+    """(worker count, the GPUs they take in turn): a CUDA world's workers default to one
+    per visible GPU; a CPU world's to bench.devices.CPU_WORKERS, with no GPU set."""
+    from bench.devices import default_workers, visible_gpus, world_uses_cuda
+
+    gpus = visible_gpus() if world_uses_cuda(world) else []
+    return workers or default_workers(world_uses_cuda(world), len(gpus)), gpus
+
+
+def check_fits_job(suite, todo: dict, workers: int, passes_per_gpu_hour: float) -> None:
+    """Under a launcher with a time limit (SLURM), refuse a point that cannot finish in it."""
+    from bench.jobs import cell_keys, cell_work, unit_work
+    from bench.suite import SuiteError
+
+    limit = slurm.job_limit_hours(slurm.launcher_settings())
+    if limit is None:
+        return
+    evaluations = [len(cell_keys(suite, m, s)) * cell_work(suite)
+                   for s in suite.seeds for m in suite.methods]
+    try:
+        slurm.check_job_limit(suite.name, [unit_work(suite, u) for u in todo.values()],
+                              evaluations, workers, passes_per_gpu_hour, limit)
+    except slurm.JobTooLongError as exc:
+        raise SuiteError(str(exc)) from None
 
 
 def write_provenance(suite_dir: Path, meta: dict, wall: float) -> None:

@@ -47,7 +47,8 @@ class RunSettings(BaseModel):
     suite: dict
     results_dir: Folder
     cache_dir: Folder
-    workers: int = Field(ge=1)
+    workers: int | None = Field(ge=1)  # None: bench.devices.default_workers
+    gpu_passes_per_hour: float = Field(gt=0)
     threads: int = Field(ge=1)
     report: bool
     only_methods: list[str] | None

@@ -16,32 +16,20 @@ from typing import Any
 
 import pandas as pd
 
+from bench import point_metrics as _builtin  # noqa: F401  (registers the metrics)
 from bench.controllability import MONOTONE_TOL, SHOWS_THRESHOLD
 from bench.files import atomic_save, atomic_text
+from bench.metric_registry import counts, label, table_columns
 from bench.resample import BELOW_BASE_MARGIN
 from bench.stats import LEVEL, RESAMPLES
 
 NA = "n/a"
-COUNTS = {"cardinality", "passes", "train_images", "forward_passes", "backward_passes",
-          "optimizer_steps", "models_trained", "checkpoints", "checkpoint_bytes"}
 MAIN_METRIC = "heldout_hv_matched"
-HEADLINE = [("heldout_hv_matched", "HV matched"), ("heldout_hv", "HV"),
-            ("heldout_regret_mean", "Regret mean"), ("heldout_regret_worst", "Regret worst"),
-            ("heldout_spearman", "Spearman"), ("heldout_blend", "Blend"),
-            ("heldout_neither", "Neither"), ("control", "Control"),
-            ("adherence", "Adherence"), ("passes", "Passes")]
-FRONT = [("hv_matched", "HV matched"), ("hv", "HV"), ("hv_norm", "HV norm"), ("eum", "EUM"),
-         ("cu", "CU"), ("cu_gap", "EUM-CU"), ("igd_plus", "IGD+"),
-         ("regret_mean", "Regret mean"), ("regret_worst", "Regret worst"),
-         ("spearman", "Spearman"), ("monotonicity", "Monotonicity"), ("range", "Range"),
-         ("jump_ratio", "Jump/range"), ("blend", "Blend"), ("neither", "Neither"),
-         ("one_style", "One style")]
-QUALITY_COST = [("adherence", "Adherence"), ("diversity", "Diversity"), ("drift", "Drift"),
-                ("passes", "Passes"), ("train_images", "Images"),
-                ("forward_passes", "Fwd passes"), ("backward_passes", "Bwd passes"),
-                ("wall_s", "Wall s"), ("models_trained", "Models"),
-                ("checkpoints", "Checkpoints"), ("checkpoint_bytes", "Ckpt bytes"),
-                ("slider_change_cost", "Slider change cost")]
+# the headline's choice of columns; headers, like every table's columns, come from the
+# metric registry (read when a table is made, so metrics registered later are included)
+HEADLINE = ("heldout_hv_matched", "heldout_hv", "heldout_regret_mean", "heldout_regret_worst",
+            "heldout_spearman", "heldout_blend", "heldout_neither", "control", "adherence",
+            "passes")
 IDENTICAL = "‡"
 # a cost the harness did not measure (a model trained elsewhere): marked in every table
 DECLARED = "declared"
@@ -82,7 +70,7 @@ def cell_text(row: Mapping[str, Any], col: str, dash: str = "-", spread: bool = 
         return NA
     if isinstance(mean, str):
         return mean
-    count = col in COUNTS
+    count = col in counts()
     text = fmt(mean, count and float(mean).is_integer())
     low, high = row.get(f"{col}_ci_low"), row.get(f"{col}_ci_high")
     if not count and not _missing(low) and not _missing(high):
@@ -163,11 +151,11 @@ def adherence_scorers(board: pd.DataFrame) -> list[str]:
 def headline_columns(board: pd.DataFrame) -> list[tuple[str, str]]:
     """HEADLINE with, after mean adherence, each adherence scorer's worst w and share of w
     below the base model."""
-    extra = [(f"{col}:{name}", f"{head} ({SCORER_LABELS.get(name, name)})")
-             for name in adherence_scorers(board)
-             for col, head in (("adherence_worst", "Worst w"), ("below_base", "Below base"))]
-    at = [c for c, _ in HEADLINE].index("adherence") + 1
-    return [*HEADLINE[:at], *extra, *HEADLINE[at:]]
+    extra = [(f"{col}:{name}", f"{label(f'{col}:{name}')} ({SCORER_LABELS.get(name, name)})")
+             for name in adherence_scorers(board) for col in ("adherence_worst", "below_base")]
+    head = [(c, "Control" if c == "control" else label(c)) for c in HEADLINE]
+    at = HEADLINE.index("adherence") + 1
+    return [*head[:at], *extra, *head[at:]]
 
 
 def adherence_section(board: pd.DataFrame) -> Section | None:
@@ -176,9 +164,8 @@ def adherence_section(board: pd.DataFrame) -> Section | None:
     names = adherence_scorers(board)
     if not names:
         return None
-    cols = [(f"{col}:{name}", f"{head} ({SCORER_LABELS.get(name, name)})") for name in names
-            for col, head in (("adherence", "Mean"), ("adherence_worst", "Worst w"),
-                              ("below_base", "Below base"), ("base_adherence", "Base"))]
+    cols = [(f"{col}:{name}", f"{header} ({SCORER_LABELS.get(name, name)})")
+            for name in names for col, header in table_columns(("scorer",))]
     sec = metric_section(board, "Prompt adherence (held-out scorers)", cols, spread=False)
     labels = "; ".join(f"{SCORER_LABELS.get(n, n)} = {n}" for n in names)
     sec.notes = [
@@ -330,7 +317,8 @@ def sections(board: pd.DataFrame, info: Mapping[str, Any] | None = None,
     """Headline first, then the extra sections (comparisons, blend by w, budget), then the
     full tables of both spaces and quality and cost."""
     info = info or {}
-    held = [(f"heldout_{c}", h) for c, h in FRONT]
+    front = table_columns(("sweep", "point"))
+    held = [(f"heldout_{c}", h) for c, h in front]
     notes = [(f"Monotonicity: share of neighbouring-w checks where the asked-for reward rises "
              f"and the other falls by more than {MONOTONE_TOL} (flat steps count as wrong). "
              "Jump/range: largest change between neighbouring w divided by the sweep's range, "
@@ -338,8 +326,8 @@ def sections(board: pd.DataFrame, info: Mapping[str, Any] | None = None,
              "clipped to the suite's ideal box [ref, hi] divided by its volume prod_m(hi_m - "
              "ref_m), in [0, 1]; hi from `python -m bench.calibrate` (1 without one).")]
     full = [metric_section(board, "Held-out judges (all metrics)", held),
-            metric_section(board, "Training rewards (all metrics)", FRONT),
-            metric_section(board, "Quality and cost", QUALITY_COST)]
+            metric_section(board, "Training rewards (all metrics)", front),
+            metric_section(board, "Quality and cost", table_columns(("run",)))]
     full[0].notes = notes
     return [headline_section(board, info),
             *[s for s in (adherence_section(board), *extra) if s is not None], *full]

@@ -4,6 +4,8 @@ Workers start with SIGINT blocked, so Ctrl-C reaches only the main process, whic
 terminates them. A worker also dies with its parent: on Linux through the kernel's
 parent-death signal, elsewhere through a thread that watches the parent's pid. Workers are
 spawned, so each imports the suite's plug-in modules (`imports`) before its first task.
+Given GPUs, each worker takes the next start index from a shared counter and keeps to the
+GPU that index maps to (bench.devices).
 """
 from __future__ import annotations
 
@@ -43,8 +45,19 @@ def reports():
     return REPORTS
 
 
+def _next_index(counter) -> int:
+    with counter.get_lock():
+        index = counter.value
+        counter.value += 1
+    return index
+
+
 def _init_worker(threads: int, parent: int, imports: tuple[str, ...] = (),
-                 queue=None) -> None:
+                 queue=None, gpus: tuple[str, ...] = (), counter=None) -> None:
+    if gpus:  # before torch starts CUDA in this process
+        from bench.devices import pin_worker_gpu
+
+        pin_worker_gpu(_next_index(counter), gpus)
     import torch
 
     global REPORTS
@@ -81,14 +94,17 @@ def stop(ex: ProcessPoolExecutor) -> None:
 
 
 @contextlib.contextmanager
-def pool(workers: int, threads: int, imports: Sequence[str] = (), queue=None
-         ) -> Iterator[ProcessPoolExecutor]:
+def pool(workers: int, threads: int, imports: Sequence[str] = (), queue=None,
+         gpus: Sequence[str] = ()) -> Iterator[ProcessPoolExecutor]:
     """A process pool (spawn: a fresh interpreter each, no inherited torch thread state)
     whose workers first import the modules `imports` and keep `queue` (a spawn context's
-    Queue, given at start as only such a queue can be) for progress reports; on any
-    exception or interruption in the main process its workers are terminated."""
-    ex = _Executor(workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
-                   initargs=(threads, os.getpid(), tuple(imports), queue))
+    Queue, given at start as only such a queue can be) for progress reports; with `gpus`
+    each worker sees one of them; on any exception or interruption in the main process its
+    workers are terminated."""
+    ctx = mp.get_context("spawn")
+    counter = ctx.Value("i", 0) if gpus else None
+    ex = _Executor(workers, mp_context=ctx, initializer=_init_worker,
+                   initargs=(threads, os.getpid(), tuple(imports), queue, tuple(gpus), counter))
     try:
         yield ex
     except BaseException:

@@ -14,7 +14,10 @@ Two paths carry w into the network:
     the block vector is non-zero from the first step.
 
 The modules attach through forward hooks, so the transformer class stays diffusers' own and
-LoRA adapters injected by peft into its attention projections keep working.
+LoRA adapters injected by peft into its attention projections keep working. Under gradient
+checkpointing each block runs again in backward, after `given` has closed: `attach` then
+installs a checkpoint function that passes the block vector as an explicit input of the
+checkpointed call, so the recomputation adds the same term as the forward did.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from contextlib import contextmanager
 from functools import partial
 
 import torch
+import torch.utils.checkpoint
 from torch import nn
 
 MODES = ("temb", "block", "both")
@@ -79,8 +83,11 @@ class PreferenceConditioning(nn.Module):
 
     # ------------------------------------------------------------------ attaching
     def attach(self, transformer: nn.Module) -> None:
-        """Hook into `transformer.time_text_embed` and every `transformer.transformer_blocks[i]`."""
+        """Hook into `transformer.time_text_embed` and every `transformer.transformer_blocks[i]`.
+        Enable gradient checkpointing before attaching (or attach again after)."""
         self.detach()
+        if getattr(transformer, "is_gradient_checkpointing", False):
+            transformer.enable_gradient_checkpointing(self._checkpointed_block)
         self._handles.append(transformer.time_text_embed.register_forward_hook(self._temb_hook))
         for i, block in enumerate(transformer.transformer_blocks):
             # partial of bound methods (not closures): deepcopy of the model then re-points
@@ -104,6 +111,21 @@ class PreferenceConditioning(nn.Module):
             yield
         finally:
             self._w, self._block_vec, self._gates = None, None, {}
+
+    # ------------------------------------------------------------------ checkpointing
+    def _checkpointed_block(self, block: nn.Module, *args):
+        """diffusers' `_gradient_checkpointing_func(block, *args)`, with the block vector of
+        this forward saved as an input: recomputation in backward sees it too."""
+        return torch.utils.checkpoint.checkpoint(
+            self._run_block, block, self._block_vec, *args, use_reentrant=False)
+
+    def _run_block(self, block: nn.Module, block_vec: torch.Tensor | None, *args):
+        saved = self._block_vec
+        self._block_vec = block_vec
+        try:
+            return block(*args)
+        finally:
+            self._block_vec = saved
 
     # ------------------------------------------------------------------ hooks
     def _temb_hook(self, module, inputs, output):

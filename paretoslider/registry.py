@@ -1,4 +1,5 @@
-"""One small registry class, used once per kind (worlds, backbones, rewards, methods).
+"""One small registry class, used once per kind (worlds, backbones, rewards, methods;
+the harness's metrics).
 
 Installed packages add entries through Python entry points in the group
 `paretoslider_bench.<kind>s` (`paretoslider_bench.methods`, `.rewards`, `.worlds`,
@@ -73,6 +74,11 @@ class Registry(Generic[T]):
     def names(self) -> list[str]:
         self.load_plugins()
         return sorted(self._entries)
+
+    def values(self) -> list[T]:
+        """Every entry in registration order (entry points after the modules' own)."""
+        self.load_plugins()
+        return list(self._entries.values())
 
     def __contains__(self, name: str) -> bool:
         self.load_plugins()

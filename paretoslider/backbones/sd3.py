@@ -2,9 +2,11 @@
 
 The denoiser is diffusers' SD3Transformer2DModel, conditioned on w by the same hooks as the
 tiny backbone (`paretoslider.conditioning`). The VAE and the three text encoders stay frozen
-and live outside the module tree: the trainer's deep copies (old policy, reference) share
-them instead of copying ~6B frozen parameters, and full fine-tuning never unfreezes them.
-Prompt embeddings are computed once per prompt string and cached (on the CPU).
+and live outside the module tree: any copy of the backbone shares them instead of copying
+~6B frozen parameters, and full fine-tuning never unfreezes them. The trainer makes no
+copy of the transformer either (`shares_transformer`): its old policy and reference are
+views of the policy's one transformer (paretoslider.trainer.shared). Prompt embeddings are
+computed once per prompt string and cached (on the CPU).
 
 The trainer keeps its tensors on the CPU in float32; `forward` and `decode` move inputs to
 the transformer's device and dtype and return results where the inputs were, so the same
@@ -14,7 +16,6 @@ the harness's evaluation, say (SD3's scheduler: shift 3 on its own grid).
 """
 from __future__ import annotations
 
-import copy
 import os
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -87,8 +88,36 @@ def pipeline_encoder(pipe, max_sequence_length: int = 256) -> PromptFn:
     return encode
 
 
+def load_transformer(path: str, dtype: str, gradient_checkpointing: bool = False):
+    """SD3.5's frozen transformer from a resolved local folder (raises OSError / ValueError)."""
+    from diffusers import SD3Transformer2DModel
+
+    # `torch_dtype`, not the newer `dtype`: older diffusers know only the former
+    transformer = SD3Transformer2DModel.from_pretrained(
+        path, subfolder="transformer", torch_dtype=getattr(torch, dtype), local_files_only=True)
+    transformer.requires_grad_(False)
+    if gradient_checkpointing:
+        transformer.enable_gradient_checkpointing()
+    return transformer
+
+
+@torch.no_grad()
+def decode_latents(vae: nn.Module, x0: torch.Tensor, chunk: int = 8) -> torch.Tensor:
+    """Latents -> images in [0, 1] through the VAE (SD3's scaling and shift undone)."""
+    dev, dtype = next(vae.parameters()).device, next(vae.parameters()).dtype
+    scale, shift = vae.config.scaling_factor, vae.config.shift_factor or 0.0
+    out = []
+    for part in x0.split(chunk):
+        latents = part.to(dev, dtype) / scale + shift
+        images = vae.decode(latents, return_dict=False)[0]
+        out.append(((images.float().clamp(-1, 1) + 1) / 2).to(x0.device))
+    return torch.cat(out)
+
+
 class SD3Backbone(FlowBackbone):
     """Build from parts (any transformer, VAE and prompt encoder) or with `from_pretrained`."""
+
+    shares_transformer = True  # the trainer's old policy and reference are views, not copies
 
     def __init__(
         self,
@@ -139,13 +168,12 @@ class SD3Backbone(FlowBackbone):
         model = model_path or os.environ.get(ENV_VAR) or DEFAULT_MODEL
         settings = SamplerSettings(**(sampler or {}))  # bad settings fail before any loading
         path = resolve_weights(model, "SD3", ENV_VAR, ALLOW_PATTERNS)
-        from diffusers import AutoencoderKL, SD3Transformer2DModel, StableDiffusion3Pipeline
+        from diffusers import AutoencoderKL, StableDiffusion3Pipeline
 
         torch_dtype = getattr(torch, dtype)
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        try:  # `torch_dtype`, not the newer `dtype`: older diffusers know only the former
-            transformer = SD3Transformer2DModel.from_pretrained(
-                path, subfolder="transformer", torch_dtype=torch_dtype, local_files_only=True)
+        try:
+            transformer = load_transformer(path, dtype, gradient_checkpointing)
             vae = AutoencoderKL.from_pretrained(
                 path, subfolder="vae", torch_dtype=getattr(torch, vae_dtype or dtype),
                 local_files_only=True)
@@ -156,9 +184,6 @@ class SD3Backbone(FlowBackbone):
         for enc in (pipe.text_encoder, pipe.text_encoder_2, pipe.text_encoder_3):
             if enc is not None:
                 enc.requires_grad_(False).eval().to(device)
-        transformer.requires_grad_(False)
-        if gradient_checkpointing:
-            transformer.enable_gradient_checkpointing()
         source = {"model_path": model, "resolution": resolution, "dtype": dtype,
                   "max_sequence_length": max_sequence_length,
                   "gradient_checkpointing": gradient_checkpointing}
@@ -198,11 +223,6 @@ class SD3Backbone(FlowBackbone):
 
     def add_preference(self, num_objectives: int, mode: str = "both",
                        projector: str = "zero") -> None:
-        if self.transformer.is_gradient_checkpointing:
-            # recomputation in backward runs the blocks outside the preference context, so
-            # the hooks would add nothing there: wrong gradients (torch refuses the mismatch)
-            raise ValueError("gradient checkpointing cannot be combined with preference "
-                             "conditioning; load the backbone with gradient_checkpointing=False")
         cfg = self.transformer.config
         self.preference = PreferenceConditioning(
             num_objectives, cfg.num_attention_heads * cfg.attention_head_dim, mode,
@@ -227,18 +247,17 @@ class SD3Backbone(FlowBackbone):
             v = self.run_transformer(None if w is None else w.to(dev), **kwargs)
         return v.to(x_t.device, x_t.dtype)
 
-    @torch.no_grad()
     def decode(self, x0: torch.Tensor, chunk: int = 8) -> torch.Tensor:
-        """Latents -> images in [0, 1] through the VAE (SD3's scaling and shift undone)."""
-        vae = self.vae
-        dev, dtype = next(vae.parameters()).device, next(vae.parameters()).dtype
-        scale, shift = vae.config.scaling_factor, vae.config.shift_factor or 0.0
-        out = []
-        for part in x0.split(chunk):
-            latents = part.to(dev, dtype) / scale + shift
-            images = vae.decode(latents, return_dict=False)[0]
-            out.append(((images.float().clamp(-1, 1) + 1) / 2).to(x0.device))
-        return torch.cat(out)
+        return decode_latents(self.vae, x0, chunk)
+
+    def on_transformer(self, transformer: nn.Module) -> SD3Backbone:
+        """Another backbone on `transformer` (moved to this one's device), sharing this one's
+        frozen parts: VAE, prompt cache and text encoders."""
+        sampler = None if self.sampler_settings is None else dict(vars(self.sampler_settings))
+        other = SD3Backbone(transformer.to(self.transformer.device), self.vae,
+                            self.shared.prompts, self.resolution, self._source, sampler=sampler)
+        other.shared = self.shared
+        return other
 
     @torch.no_grad()
     def encode_images(self, images: torch.Tensor, chunk: int = 8) -> torch.Tensor:
@@ -257,8 +276,10 @@ class SD3World:
     """The real-scale world: SD3.5 as the base model, registered rewards, VAE decoding.
 
     `world: sd35` with `world_options` (from_pretrained's arguments) in a suite. Nothing
-    loads until the base model or decode is first needed; the model loads once per process
-    and each `base_model()` is a copy of its transformer sharing the frozen parts."""
+    loads until the base model or decode is first needed. The first `base_model()` hands
+    over the loaded model itself (the world keeps no second transformer: a training process
+    holds one); a later call loads the transformer again from the weights, sharing the
+    frozen parts (VAE, prompt cache, text encoders) of the first."""
 
     images = True
 
@@ -273,15 +294,35 @@ class SD3World:
             self.options["vae_dtype"] = vae_dtype
         if sampler:  # checked now, before any weights load; kept out of the options when unset
             self.options["sampler"] = dict(vars(SamplerSettings(**sampler)))
-        self._base: SD3Backbone | None = None
+        self._base: SD3Backbone | None = None  # loaded and not yet handed over
+        self._frozen: SD3Backbone | None = None  # the frozen parts' owner, without its transformer
 
-    def _loaded(self) -> SD3Backbone:
-        if self._base is None:
+    @property
+    def uses_cuda(self) -> bool:
+        """On plain cuda (device null: cuda where present), so `bench.run` starts one worker
+        per visible GPU, each shown only its own; a named one (cuda:1) is left as it is."""
+        return self.options["device"] in (None, "cuda")
+
+    def _load(self) -> None:
+        if self._frozen is None:
             self._base = SD3Backbone.from_pretrained(**self.options)
-        return self._base
+            # a template for later base models: the frozen parts, an empty stand-in transformer
+            self._frozen = self._base.on_transformer(_EmptyTransformer(self._base.transformer))
 
     def base_model(self) -> SD3Backbone:
-        return copy.deepcopy(self._loaded())  # trainers change their model in place
+        """A base model for a trainer to change in place (see the class docstring)."""
+        self._load()
+        if self._base is not None:
+            model, self._base = self._base, None
+            return model
+        model = self.options["model_path"] or os.environ.get(ENV_VAR) or DEFAULT_MODEL
+        path = resolve_weights(model, "SD3", ENV_VAR, ALLOW_PATTERNS)
+        try:
+            transformer = load_transformer(path, self.options["dtype"],
+                                           self.options["gradient_checkpointing"])
+        except (OSError, ValueError) as exc:
+            raise wrap_load_error(model, "SD3", ENV_VAR, exc) from None
+        return self._frozen.on_transformer(transformer)
 
     def weights(self) -> list[tuple[str, str, str | None]]:
         """The base model's weights (checked before a run by `bench.preflight`)."""
@@ -305,5 +346,21 @@ class SD3World:
         return REWARDS.names()
 
     def decode(self, x0: torch.Tensor) -> torch.Tensor:
-        return self._loaded().decode(x0)
+        self._load()
+        return decode_latents(self._frozen.vae, x0)
+
+
+class _EmptyTransformer(nn.Module):
+    """What a world's template holds in place of a transformer: its config and device only."""
+
+    def __init__(self, transformer: nn.Module):
+        super().__init__()
+        self.config, self._device = transformer.config, transformer.device
+
+    @property
+    def device(self) -> torch.device:
+        return self._device
+
+    def to(self, *args, **kwargs):
+        return self
 

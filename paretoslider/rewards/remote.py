@@ -7,6 +7,11 @@ of uint8 images with their prompts and reads back one score per image.
 Protocol: POST /score with an .npz body holding `images` (B, 3, H, W) uint8 and `prompts`
 (B,) unicode; the answer is JSON {"scores": [B floats]} or, on failure, {"error": "..."}.
 GET /info answers {"name", "range", "direction", "heldout"}.
+
+A request that finds the server unreachable, gets no answer in time, or is told it is
+unavailable (HTTP 502-504: a restart, a proxy) is sent again up to `retries` times, after
+`backoff` seconds, doubled each time; a failed score (HTTP 500) or a malformed answer is
+reported at once.
 """
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ import io
 import json
 import math
 import os
+import time
 import urllib.error
 import urllib.request
 from urllib.parse import urlparse
@@ -29,6 +35,10 @@ DEFAULT_PORT = 8765
 
 class RemoteRewardError(RuntimeError):
     """The reward server is down, too slow, failed, or answered something unusable."""
+
+
+class _Transient(RemoteRewardError):
+    """A failure that another try may not meet (down, too slow, unavailable)."""
 
 
 def encode_request(images: np.ndarray, prompts: list[str]) -> bytes:
@@ -58,10 +68,14 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
 class RemoteReward(Reward):
     external_weights = True
     def __init__(self, url: str, name: str = "remote", range=(0.0, 1.0), batch_size: int = 32,
-                 timeout: float = 600.0, server_reward: str | None = None, heldout: bool = False):
+                 timeout: float = 600.0, server_reward: str | None = None, heldout: bool = False,
+                 retries: int = 3, backoff: float = 2.0):
+        if retries < 0 or backoff < 0:
+            raise ValueError(f"retries and backoff must be >= 0, got {retries} and {backoff}")
         self.url = url.rstrip("/")
         self.name, self.range, self.heldout = name, tuple(range), heldout
         self.batch_size, self.timeout = int(batch_size), float(timeout)
+        self.retries, self.backoff = int(retries), float(backoff)
         self.server_reward = server_reward or name  # the name to start the server with
 
     def _start_hint(self) -> str:
@@ -69,6 +83,18 @@ class RemoteReward(Reward):
         return f"python -m paretoslider.rewards.server --reward {self.server_reward} --port {port}"
 
     def _request(self, path: str, body: bytes | None = None) -> dict:
+        attempt = 0
+        while True:
+            try:
+                return self._request_once(path, body)
+            except _Transient as exc:
+                if attempt == self.retries:
+                    tries = f" (after {attempt + 1} tries)" if attempt else ""
+                    raise RemoteRewardError(f"{exc}{tries}") from None
+            time.sleep(self.backoff * 2 ** attempt)
+            attempt += 1
+
+    def _request_once(self, path: str, body: bytes | None) -> dict:
         req = urllib.request.Request(self.url + path, data=body,
                                      headers={"Content-Type": CONTENT_TYPE} if body else {})
         where = f"reward server {self.url}"
@@ -81,15 +107,16 @@ class RemoteReward(Reward):
                 detail = json.loads(raw)["error"]
             except (ValueError, KeyError, TypeError):
                 detail = raw[:200].decode("utf-8", "replace")
-            raise RemoteRewardError(f"{where} failed (HTTP {exc.code}): {detail}") from None
+            kind = _Transient if exc.code in (502, 503, 504) else RemoteRewardError
+            raise kind(f"{where} failed (HTTP {exc.code}): {detail}") from None
         except TimeoutError:  # socket.timeout is TimeoutError since Python 3.10
-            raise RemoteRewardError(f"{where} did not answer within {self.timeout:g} s") from None
+            raise _Transient(f"{where} did not answer within {self.timeout:g} s") from None
         except (urllib.error.URLError, ConnectionError) as exc:
             reason = getattr(exc, "reason", exc)
             if isinstance(reason, TimeoutError):
-                raise RemoteRewardError(f"{where} did not answer within {self.timeout:g} s") from None
-            raise RemoteRewardError(f"{where} is not reachable ({reason}); start it with: "
-                                    f"{self._start_hint()}") from None
+                raise _Transient(f"{where} did not answer within {self.timeout:g} s") from None
+            raise _Transient(f"{where} is not reachable ({reason}); start it with: "
+                             f"{self._start_hint()}") from None
         try:
             answer = json.loads(raw)
         except ValueError:

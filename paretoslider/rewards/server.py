@@ -69,6 +69,18 @@ def serve(reward: Reward, host: str = "127.0.0.1", port: int = 8765, verbose: bo
     return ThreadingHTTPServer((host, port), make_handler(reward, verbose))
 
 
+def first_line(exc: BaseException) -> str:
+    """An error's first line (CUDA errors add lines of advice on debugging), or its kind."""
+    lines = [ln for ln in str(exc).strip().splitlines() if ln.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
+def describe(exc: BaseException) -> str:
+    """The kind and first line of an error ("RuntimeError: CUDA error: out of memory")."""
+    line = first_line(exc)
+    return line if line == type(exc).__name__ else f"{type(exc).__name__}: {line}"
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description="Serve a registered reward over HTTP.")
     ap.add_argument("--reward", required=True, help="registered reward name")
@@ -86,11 +98,18 @@ def main(argv: list[str] | None = None) -> None:
         for module in args.imports:
             importlib.import_module(module)
         reward = build_reward(args.reward, **json.loads(args.kwargs))
-        if not args.no_warmup:  # load weights now: a missing model fails here, not mid-run
-            reward(torch.full((1, 3, 64, 64), 0.5), ["a photo"])
-        server = serve(reward, args.host, args.port, args.verbose)
     except (ImportError, KeyError, ValueError, OSError) as exc:
-        sys.exit(f"error: {exc}")
+        sys.exit(f"error: {first_line(exc)}")
+    if not args.no_warmup:  # load weights now: a missing model fails here, not mid-run
+        try:
+            reward(torch.full((1, 3, 64, 64), 0.5), ["a photo"])
+        except Exception as exc:  # noqa: BLE001  (missing weights, a CUDA error, ...: one line)
+            sys.exit(f"error: reward {args.reward} failed its warm-up (scoring one image): "
+                     f"{describe(exc)}")
+    try:
+        server = serve(reward, args.host, args.port, args.verbose)
+    except OSError as exc:  # the port is taken, the host unknown
+        sys.exit(f"error: cannot serve on {args.host}:{args.port}: {first_line(exc)}")
     host, port = server.server_address[:2]
     print(f"serving reward {reward.name} on http://{host}:{port}", flush=True)
     try:

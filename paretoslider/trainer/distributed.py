@@ -36,9 +36,34 @@ def shard_prompts(prompts: list[str], rank: int, world: int) -> list[str]:
     return list(prompts[rank::world])
 
 
+def _first_tensor_device(inputs: tuple, kwargs: dict) -> torch.device | None:
+    for x in (*inputs, *kwargs.values()):
+        if isinstance(x, torch.Tensor):
+            return x.device
+    return None
+
+
+def _to_device(output, device: torch.device):
+    if isinstance(output, torch.Tensor):
+        return output.to(device)
+    if isinstance(output, (tuple, list)):
+        return type(output)(_to_device(o, device) for o in output)
+    return output
+
+
 class _DDPPolicy(DistributedDataParallel):
     """DDP whose parameter names and attributes are the backbone's: the trainer addresses
-    parameters by name (EMA, checkpoints) and calls encode_prompts / image_shape on it."""
+    parameters by name (EMA, checkpoints) and calls encode_prompts / image_shape on it.
+
+    With device_ids set (a GPU rank), DDP moves a forward's inputs onto the GPU, so its
+    output would land there while the old policy and reference, which are not wrapped,
+    answer on the inputs' device. The wrapper keeps the backbone contract instead, output
+    on the input's device, so the loss reads every model's output on one device."""
+
+    def forward(self, *inputs, **kwargs):
+        device = _first_tensor_device(inputs, kwargs)
+        output = super().forward(*inputs, **kwargs)
+        return output if device is None else _to_device(output, device)
 
     def __getattr__(self, name):
         try:

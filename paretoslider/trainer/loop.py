@@ -10,7 +10,9 @@ random subset), so runs of different epoch sizes end at the same number of passe
 snapshots are taken at their fraction's pass count, not at the last whole epoch below it.
 
 `policy` is the model the run puts forward (evaluation, snapshots): the trained policy, or
-with cfg.eval_ema a copy of it holding the evaluation EMA's weights.
+with cfg.eval_ema a copy of it holding the evaluation EMA's weights; on a backbone that
+shares its transformer (state.shared) no copy is made: the EMA's weights are put into the
+policy itself and the trained ones set aside until training, saving or loading resumes.
 """
 from __future__ import annotations
 
@@ -88,6 +90,7 @@ class Trainer:
         self.stopped_by_budget = False
         self.snapshot_weights: dict[float, dict[str, torch.Tensor]] = {}  # taken in this process
         self._ema_model = None  # built on first use of `policy` with cfg.eval_ema
+        self._set_aside: dict[str, torch.Tensor] | None = None  # trained weights (state.shared)
 
     @property
     def policy(self):
@@ -95,11 +98,23 @@ class Trainer:
         more model in memory, made when first asked for, refreshed on every access)."""
         if self.state.eval_ema is None:
             return self.state.policy
+        trained = getattr(self.state.policy, "module", self.state.policy)  # unwrap DDP
+        if self.state.shared:  # one transformer in memory: the EMA's weights go into it
+            if self._set_aside is None:
+                params = dict(trained.named_parameters())
+                self._set_aside = {n: params[n].detach().clone() for n in self.state.trainable}
+            self._put(trained, self.state.eval_ema)
+            return trained
         if self._ema_model is None:
-            trained = getattr(self.state.policy, "module", self.state.policy)  # unwrap DDP
             self._ema_model = copy.deepcopy(trained).requires_grad_(False)
         self._put(self._ema_model, self.state.eval_ema)
         return self._ema_model
+
+    def _trained_weights_back(self) -> None:
+        """Undo `policy`'s swap (state.shared): the policy holds its trained weights again."""
+        if self._set_aside is not None:
+            self._put(getattr(self.state.policy, "module", self.state.policy), self._set_aside)
+            self._set_aside = None
 
     def _evaluated_weights(self) -> dict[str, torch.Tensor]:
         if self.state.eval_ema is not None:
@@ -186,6 +201,7 @@ class Trainer:
     def train_epoch(self, groups: int | None = None) -> dict:
         """One epoch; `groups` (for a cut epoch) trains only that many (prompt, w) groups."""
         cfg, e, cost = self.cfg, self.state.epoch, self.cost
+        self._trained_weights_back()
         start = time.perf_counter()
         before = cost.to_dict()
         prompts, ws = self._epoch_batch(e, groups)
@@ -281,6 +297,7 @@ class Trainer:
 
     # checkpoints ----------------------------------------------------------------------
     def save(self, directory) -> int:
+        self._trained_weights_back()
         params = dict(self.state.policy.named_parameters())
         old = dict(self.state.old.named_parameters())
         tensors = {f"policy/{n}": params[n] for n in self.state.trainable}
@@ -306,6 +323,7 @@ class Trainer:
         tensors, meta = ckpt.load_checkpoint(directory, self.config_hash)
         if meta["trainable"] != self.state.trainable:
             raise ckpt.CheckpointMismatchError("checkpoint trains other parameters than this run")
+        self._trained_weights_back()
         params = dict(self.state.policy.named_parameters())
         old = dict(self.state.old.named_parameters())
         with torch.no_grad():

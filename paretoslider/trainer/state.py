@@ -1,8 +1,12 @@
 """The models a run holds: policy (trained), old policy (EMA copy), reference (frozen start).
 
-Copies are full deep copies: simple and exact on the small backbones; at SD3.5 scale a
-shared-base variant (adapters toggled) would save two copies of the frozen weights.
-An evaluation EMA (cfg.eval_ema) keeps only float32 averages of the trained tensors.
+On the small backbones the old policy and the reference are full deep copies: simple and
+exact. A backbone with `shares_transformer` (SD3.5, where a copy is 4.6 GB) keeps one
+transformer when only LoRA and preference weights train: the old policy is that
+transformer with its own copy of the trained tensors swapped in, the reference is it with
+the adapters disabled (or, with cfg.init_lora, with the initial LoRA swapped in); see
+paretoslider.trainer.shared. An evaluation EMA (cfg.eval_ema) keeps only float32 averages
+of the trained tensors.
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from torch import nn
 
 from paretoslider.checkpoint import read_lora_weights
 from paretoslider.trainer.config import TrainConfig
+from paretoslider.trainer.shared import SharedModelView
 
 
 @dataclass
@@ -27,6 +32,7 @@ class TrainState:
     step: int = 0  # optimizer updates so far (drives the EMA decay)
     epoch: int = 0  # epochs completed
     eval_ema: dict[str, torch.Tensor] | None = None  # name -> float32 average (cfg.eval_ema)
+    shared: bool = False  # old and reference are views of the policy's transformer
 
     def trainable_parameters(self) -> list[nn.Parameter]:
         params = dict(self.policy.named_parameters())
@@ -112,10 +118,17 @@ def build_state(backbone: nn.Module, cfg: TrainConfig, num_objectives: int) -> T
     """Freeze a reference copy, attach preference modules and LoRA (or unfreeze all), copy
     the old policy and build AdamW over the trained parameters. With cfg.init_lora the LoRA
     is attached and loaded first, so the reference and the start are base + that LoRA."""
+    shared = getattr(backbone, "shares_transformer", False) and not cfg.full_finetune
     if cfg.init_lora is not None:
         attach_lora(backbone, cfg)
         load_init_lora(backbone, cfg)
-    reference = copy.deepcopy(backbone).requires_grad_(False).eval()
+    if shared:  # the start's LoRA (none: the adapters off) is what the reference runs
+        reference = (SharedModelView(backbone, adapters=False) if cfg.init_lora is None else
+                     SharedModelView(backbone, {n: p.detach().clone()
+                                                for n, p in backbone.named_parameters()
+                                                if "lora_" in n}))
+    else:
+        reference = copy.deepcopy(backbone).requires_grad_(False).eval()
     if cfg.w_conditioned:
         have = getattr(backbone, "num_objectives", None)
         if have is None:
@@ -140,9 +153,13 @@ def build_state(backbone: nn.Module, cfg: TrainConfig, num_objectives: int) -> T
         raise ValueError("nothing to train: no LoRA target matched and no preference modules")
     if cfg.mixed_precision:
         float32_trainables([backbone], trainable)
-    old = copy.deepcopy(backbone).requires_grad_(False)
+    named = dict(backbone.named_parameters())
+    if shared:
+        old = SharedModelView(backbone, {n: named[n].detach().clone() for n in trainable})
+    else:
+        old = copy.deepcopy(backbone).requires_grad_(False)
     params = [p for p in backbone.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    named = dict(backbone.named_parameters())
     ema = {n: named[n].detach().float().clone() for n in trainable} if cfg.eval_ema else None
-    return TrainState(backbone, old, reference, optimizer, trainable, eval_ema=ema)
+    return TrainState(backbone, old, reference, optimizer, trainable, eval_ema=ema,
+                      shared=shared)

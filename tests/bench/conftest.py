@@ -12,6 +12,7 @@ import matplotlib.image as mpimg
 import numpy as np
 import pytest
 
+from bench.cell_record import CellRecord
 from bench.records import append_record
 
 W2 = [0.0, 0.25, 0.5, 0.75, 1.0]
@@ -27,18 +28,18 @@ def make_record(method: str, seed: int, w: list[float], r: list[float], judge: l
     ranges[names[1]] = [0.0, 10.0]
     rewards = dict(zip(names, r, strict=True))
     rewards[names[1]] = r[1] * 10.0
-    return {"suite": suite, "method": method, "seed": seed, "w": list(w),
-            "objectives": list(names), "heldout": held, "ranges": ranges,
-            "rewards": {**rewards, "adherence": 0.9}, "judges": dict(zip(held, judge,
-                                                                         strict=True)),
-            "quality": {"adherence": 0.9 - 0.01 * seed, "diversity": 0.1, "drift": 0.05},
-            "w_dependent": w_dependent,
-            "cost": {"forward_passes": 1e5, "backward_passes": 5e4, "images": 3000,
-                     "optimizer_steps": 40, "wall_s": 100.0 + seed,
-                     "models_trained": 1 if method != "fixed_weight" else 5,
-                     "checkpoints": 1 if method != "fixed_weight" else 5,
-                     "checkpoint_bytes": 2.0e6, "slider_change_cost": 0.0},
-            "config_hash": "ab12", "versions": {"torch": "x"}, "commit": None}
+    return CellRecord(
+        suite=suite, method=method, seed=seed, w=list(w), objectives=list(names),
+        heldout=held, ranges=ranges, rewards={**rewards, "adherence": 0.9},
+        judges=dict(zip(held, judge, strict=True)),
+        quality={"adherence": 0.9 - 0.01 * seed, "diversity": 0.1, "drift": 0.05},
+        w_dependent=w_dependent,
+        cost={"forward_passes": 1e5, "backward_passes": 5e4, "images": 3000,
+              "optimizer_steps": 40, "wall_s": 100.0 + seed,
+              "models_trained": 1 if method != "fixed_weight" else 5,
+              "checkpoints": 1 if method != "fixed_weight" else 5,
+              "checkpoint_bytes": 2.0e6, "slider_change_cost": 0.0},
+        config_hash="ab12", versions={"torch": "x"}, commit=None).to_dict()
 
 
 def two_obj_records(seeds: tuple[int, ...] = (0, 1, 2)) -> list[dict]:

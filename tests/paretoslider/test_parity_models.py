@@ -192,6 +192,9 @@ def test_one_epoch_with_every_setting_of_the_sd35_suites():
     tr = Trainer(_bf16_sd3((0,)), [Mean(), Mean()], ["a cat", "a dog"], cfg)
     record = tr.train()[-1]
     assert record["epoch"] == 1 and torch.isfinite(torch.tensor(record["loss"]))
-    assert tr.policy is not tr.state.policy and tr.policy.transformer.dtype == torch.bfloat16
+    # the evaluated EMA lives in the one transformer (no copy at SD3.5 scale)
+    evaluated = dict(tr.policy.named_parameters())
+    assert tr.policy is tr.state.policy and tr.policy.transformer.dtype == torch.bfloat16
+    assert all(torch.equal(evaluated[n], t) for n, t in tr.state.eval_ema.items())
     lora = {n.split(".lora_")[0] for n in tr.state.trainable if "lora_" in n}
     assert len(lora) == 15 and not any(".attn2." in n for n in lora)

@@ -88,7 +88,7 @@ def test_a_server_that_is_down_names_the_url_and_how_to_start_it():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again when the block ends: nothing listens there
     remote = RemoteReward(f"http://127.0.0.1:{port}", "imagereward_remote",
-                          server_reward="imagereward", timeout=5)
+                          server_reward="imagereward", timeout=5, retries=0)
     with pytest.raises(RemoteRewardError) as info:
         remote(batch(1), ["a cat"])
     message = str(info.value)
@@ -135,7 +135,7 @@ def test_a_slow_server_times_out():
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}"
         with pytest.raises(RemoteRewardError, match="did not answer within 0.3 s"):
-            RemoteReward(url, "r", timeout=0.3)(batch(1), ["a"])
+            RemoteReward(url, "r", timeout=0.3, retries=0)(batch(1), ["a"])
     finally:
         server.shutdown()
         server.server_close()

@@ -113,12 +113,38 @@ def test_forward_keeps_the_callers_device_and_dtype_and_checks_w():
         backbone.encode_prompts(["a bird"])
 
 
-def test_gradient_checkpointing_is_refused_with_preference_input():
+def _conditioned_gradients(checkpointing: bool) -> tuple[dict, int]:
+    """Gradients of one preference-conditioned LoRA step, and how often the blocks ran."""
+    from paretoslider.trainer.state import build_state
+
     transformer = tiny_transformer()
-    transformer.enable_gradient_checkpointing()
-    backbone = SD3Backbone(transformer, tiny_vae(), embeddings(["x"]), resolution=16)
-    with pytest.raises(ValueError, match="gradient checkpointing"):
-        backbone.add_preference(2)
+    if checkpointing:
+        transformer.enable_gradient_checkpointing()
+    backbone = SD3Backbone(transformer, tiny_vae(), embeddings(["a cat", "a dog"]), resolution=16)
+    cfg = TrainConfig(lora_rank=2, lora_alpha=4, block_projector="authors", progress=False)
+    torch.manual_seed(4)
+    state = build_state(backbone, cfg, 2)
+    calls = []
+    for block in transformer.transformer_blocks:
+        block.norm1.register_forward_hook(lambda *_: calls.append(1))
+    gen = torch.Generator().manual_seed(5)
+    x = torch.randn(3, *backbone.image_shape, generator=gen)
+    w = torch.tensor([[1.0, 0.0], [0.3, 0.7], [0.0, 1.0]])
+    v = state.policy(x, torch.tensor([0.9, 0.5, 0.2]), backbone.encode_prompts(["a cat"] * 3), w)
+    (v - x).square().mean().backward()
+    grads = {n: p.grad.clone() for n, p in state.policy.named_parameters() if p.requires_grad}
+    return grads, len(calls)
+
+
+def test_gradient_checkpointing_gives_the_gradients_of_the_plain_step():
+    plain, plain_calls = _conditioned_gradients(False)
+    checkpointed, ckpt_calls = _conditioned_gradients(True)
+    assert ckpt_calls == 2 * plain_calls == 4  # two blocks, recomputed once in backward
+    assert plain.keys() == checkpointed.keys()
+    assert any("block_mlp" in n and g.abs().sum() > 0 for n, g in plain.items())
+    assert any("lora_B" in n and g.abs().sum() > 0 for n, g in plain.items())
+    for name, g in plain.items():
+        assert torch.allclose(checkpointed[name], g, rtol=1e-5, atol=1e-7), name
 
 
 def test_decode_undoes_scaling_and_shift():
