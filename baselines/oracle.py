@@ -12,6 +12,11 @@ from baselines.common import check_budget, fixed_w_unit, nearest, w_label
 from paretoslider.methods import METHODS, Method, Policy, SuiteContext, Unit
 
 
+def oracle_options(method_options: dict) -> dict:
+    """The training options of the oracle's runs: the fixed-weight set's, then its own."""
+    return {**(method_options.get("fixed_weight") or {}), **(method_options.get("oracle") or {})}
+
+
 @METHODS.register("oracle")
 class Oracle(Method):
     name = "oracle"
@@ -21,7 +26,7 @@ class Oracle(Method):
     def units(self, ctx: SuiteContext) -> list[Unit]:
         if not ctx.eval_grid:
             raise ValueError("oracle needs the evaluation grid (ctx.eval_grid)")
-        opts = {**ctx.options.get("fixed_weight", {}), **ctx.options.get("oracle", {})}
+        opts = oracle_options(ctx.options)
         units = [fixed_w_unit(ctx, f"oracle_w{w_label(w)}", w, ctx.budget_passes, opts)
                  for w in ctx.eval_grid]
         return check_budget(self.name, ctx, units)

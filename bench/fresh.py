@@ -36,20 +36,22 @@ def protocol_line(records: Sequence[Mapping[str, Any]], chosen_on: Sequence[int]
     if not chosen_on:
         return None
     fresh = fresh_seeds(records, chosen_on)
+    seeds = {int(r["seed"]) for r in records}
+    where = ("every seed here is fresh" if fresh and set(fresh) == seeds
+             else f"seeds {', '.join(map(str, fresh))} are fresh (table 'Fresh seeds')" if fresh
+             else "no seed here is fresh")
     return (f"Protocol: each method at the setting its frontier picked (`bench.tune`), chosen "
-            f"on seeds {', '.join(map(str, chosen_on))}; "
-            + (f"seeds {', '.join(map(str, fresh))} are fresh (table 'Fresh seeds')."
-               if fresh else "no seed here is fresh."))
+            f"on seeds {', '.join(map(str, chosen_on))}; {where}.")
 
 
 def fresh_section(records: Sequence[dict], suite_dir: str | Path, board: pd.DataFrame,
                   chosen_on: Sequence[int] | None, k: int | None) -> Section | None:
     """Each method's metrics on the fresh seeds beside all seeds, with its paired HV
-    difference to the slider on the fresh seeds (Holm-corrected p); None without fresh
-    seeds."""
+    difference to the slider on the fresh seeds (Holm-corrected p); None unless some seeds
+    are fresh and some are not."""
     fresh = fresh_seeds(records, chosen_on)
-    if not fresh:
-        return None
+    if not fresh or set(fresh) == {int(r["seed"]) for r in records}:
+        return None  # none fresh, or all: the tables above are the fresh seeds' already
     subset = [r for r in records if int(r["seed"]) in fresh and r["method"] != ORACLE]
     found = analyse(subset, suite_dir, k=k)
     fresh_board = leaderboard(found.per_run, found.replicates, found.ref)

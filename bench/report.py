@@ -227,23 +227,19 @@ def declared_methods(records: Sequence[dict]) -> set[str]:
     return {r["method"] for r in records if (r.get("cost") or {}).get("declared")}
 
 
-def oracle_options(settings: Mapping[str, Any]) -> dict:
-    """The training options an oracle run takes from a suite: fixed_weight's, then oracle's."""
-    options = settings.get("method_options") or {}
-    return {**(options.get("fixed_weight") or {}), **(options.get("oracle") or {})}
-
-
 def oracle_settings_note(settings: Mapping[str, Any], oracle_dir: Path | None) -> str | None:
     """Says so where a sibling oracle suite ran at other settings than this suite's
     fixed-weight runs (or did not record them): its regret is then against another setting."""
     if oracle_dir is None:
         return None
-    mine = oracle_options(settings)
+    from baselines.oracle import oracle_options
+
+    mine = oracle_options(settings.get("method_options") or {})
     written = oracle_dir / SUITE_FILE
     if not written.is_file():
         return (f"The oracle's settings are not recorded ({oracle_dir.name} has no "
                 f"{SUITE_FILE}); this suite's fixed-weight settings are {mine}.")
-    theirs = oracle_options(suite_settings("", oracle_dir))
+    theirs = oracle_options(suite_settings("", oracle_dir).get("method_options") or {})
     if theirs == mine:
         return None
     return (f"The oracle ran at {theirs}, this suite's fixed-weight runs at {mine}: regret is "

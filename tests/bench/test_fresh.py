@@ -15,6 +15,7 @@ def test_fresh_seeds_are_those_not_chosen_on():
     assert protocol_line(records, None) is None
     assert protocol_line(records, [0, 1]).endswith("seeds 2, 3 are fresh (table 'Fresh seeds').")
     assert protocol_line(records, [0, 1, 2, 3]).endswith("no seed here is fresh.")
+    assert protocol_line(records, [7]).endswith("; every seed here is fresh.")
 
 
 def test_the_fresh_table_reports_the_fresh_seeds_alone(tmp_path):
@@ -40,3 +41,4 @@ def test_the_fresh_table_reports_the_fresh_seeds_alone(tmp_path):
     assert rows["paretoslider"][-2:] == ["-", "n/a"]
     assert rows["fixed_weight"][-2] != "n/a"  # paired against the slider on seeds 2, 3
     assert fresh_section(records, suite, board, [0, 1, 2, 3], found.k) is None
+    assert fresh_section(records, suite, board, [7], found.k) is None  # all fresh: no repeat
