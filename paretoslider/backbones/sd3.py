@@ -325,7 +325,7 @@ class SD3World:
         return self._frozen.on_transformer(transformer)
 
     def weights(self) -> list[tuple[str, str, str | None]]:
-        """The base model's weights (checked before a run by `bench.preflight`)."""
+        """The base model's weights (checked before a run by `bench.config.preflight`)."""
         model = self.options["model_path"] or os.environ.get(ENV_VAR) or DEFAULT_MODEL
         return [("SD3", model, ENV_VAR)]
 

@@ -27,7 +27,7 @@ class Reward:
 
     def weights(self) -> list[tuple[str, str, str | None]]:
         """(what, model id or path, environment variable) of every weight file set this
-        reward loads from outside the project (checked before a run by `bench.preflight`)."""
+        reward loads from outside the project (checked before a run by `bench.config.preflight`)."""
         return []
 
     def __call__(self, images: torch.Tensor, prompts: list[str]) -> torch.Tensor:

@@ -9,8 +9,8 @@ import torch
 from safetensors.torch import load_file
 
 from baselines.external import checkpoint_file
-from bench.suite import load_suite
-from bench.suite_files import compose_part
+from bench.config.suite import load_suite
+from bench.config.suite_files import compose_part
 from paretoslider.methods import METHODS
 from paretoslider.trainer.distributed import main as train_distributed
 

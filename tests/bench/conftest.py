@@ -12,8 +12,8 @@ import matplotlib.image as mpimg
 import numpy as np
 import pytest
 
-from bench.cell_record import CellRecord
-from bench.records import append_record
+from bench.store.cell_record import CellRecord
+from bench.store.records import append_record
 
 W2 = [0.0, 0.25, 0.5, 0.75, 1.0]
 

@@ -10,10 +10,14 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from bench import jobs
-from bench.aggregate import analyse, leaderboard
-from bench.figures import adherence_drop, below_base_cells
-from bench.records import (
+from bench.cli.run import CONF
+from bench.config.suite import SuiteError, load_suite
+from bench.execute import jobs
+from bench.metrics.resample import BELOW_BASE_MARGIN, adherence_columns
+from bench.report.aggregate import analyse, leaderboard
+from bench.report.figures import adherence_drop, below_base_cells
+from bench.report.tables import write_tables
+from bench.store.records import (
     append_record,
     config_hash,
     done_keys,
@@ -21,10 +25,6 @@ from bench.records import (
     read_records,
     record_key,
 )
-from bench.resample import BELOW_BASE_MARGIN, adherence_columns
-from bench.run import CONF
-from bench.suite import SuiteError, load_suite
-from bench.tables import write_tables
 
 WS = [[0.0, 1.0], [0.5, 0.5], [1.0, 0.0]]
 # per w: (classifier, silhouette) per image; the base's rows are 0.9 and 0.9 on both

@@ -6,11 +6,11 @@ import json
 import numpy as np
 import pytest
 
-from bench import budget
-from bench.aggregate import analyse, leaderboard
-from bench.paired import comparisons
-from bench.records import append_record
-from bench.report import build_report
+from bench.metrics import budget
+from bench.metrics.paired import comparisons
+from bench.report.aggregate import analyse, leaderboard
+from bench.report.build import build_report
+from bench.store.records import append_record
 
 WS = [[w, 1 - w] for w in (0.0, 0.25, 0.5, 0.75, 1.0)]
 RANGES = {k: [0.0, 1.0] for k in ("a", "b", "a_h", "b_h")}

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from bench import calibrate
+from bench.cli import calibrate
 
 
 def test_box_high_is_the_quantile_of_normalised_scores(monkeypatch):

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.cell_record import CellRecord, MalformedRecordError
-from bench.records import append_record
+from bench.store.cell_record import CellRecord, MalformedRecordError
+from bench.store.records import append_record
 
 RESULTS = Path(__file__).resolve().parents[2] / "results"
 

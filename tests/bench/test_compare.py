@@ -2,8 +2,8 @@
 run's mean lies inside the reference interval."""
 import copy
 
-from bench.compare import compare, format_comparison, shared_seeds
-from bench.records import append_record, read_records
+from bench.report.compare import compare, format_comparison, shared_seeds
+from bench.store.records import append_record, read_records
 
 
 def write(suite_dir, records):

@@ -1,13 +1,13 @@
-"""bench.run's workers on GPUs: one per visible GPU by default, each pinned to its own."""
+"""bench.cli.run's workers on GPUs: one per visible GPU by default, each pinned to its own."""
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
 from types import SimpleNamespace
 
-from bench.devices import CPU_WORKERS, default_workers, visible_gpus, worker_gpu
-from bench.run import worker_plan
-from bench.workers import pool
+from bench.cli.run import worker_plan
+from bench.execute.devices import CPU_WORKERS, default_workers, visible_gpus, worker_gpu
+from bench.execute.workers import pool
 from paretoslider.backbones.sd3 import SD3World
 
 CUDA_WORLD = SimpleNamespace(uses_cuda=True)

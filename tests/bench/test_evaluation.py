@@ -9,11 +9,12 @@ import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from bench import jobs
-from bench.evaluate import EvalSpec, generate
-from bench.records import done_keys, read_records, record_key
-from bench.run import CONF
-from bench.suite import SuiteError, load_suite
+from bench.cli.run import CONF
+from bench.config.eval_spec import EvalSpec
+from bench.config.suite import SuiteError, load_suite
+from bench.execute import jobs
+from bench.execute.evaluate import generate
+from bench.store.records import done_keys, read_records, record_key
 from paretoslider.methods import MixturePolicy, Policy
 
 
@@ -106,7 +107,8 @@ def test_checkpoints_are_trained_at_exact_passes_and_recorded_separately(tmp_pat
 
 
 def test_evaluation_sampled_in_batches_is_the_same():
-    from bench.evaluate import EvalSpec, generate
+    from bench.config.eval_spec import EvalSpec
+    from bench.execute.evaluate import generate
     from paretoslider.methods import Policy
     from paretoslider.worlds.pretrain import MICRO, build_model
 

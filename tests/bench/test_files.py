@@ -7,9 +7,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pytest
 
-from bench.figures import save_figure
-from bench.files import atomic_save, atomic_text
-from bench.jobs import read_done
+from bench.execute.jobs import read_done
+from bench.report.figures import save_figure
+from bench.store.files import atomic_save, atomic_text
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):

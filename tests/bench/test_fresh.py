@@ -1,10 +1,10 @@
 """Fresh seeds: the seeds a headline's settings were not chosen on, reported apart."""
 import numpy as np
 
-from bench.aggregate import analyse, leaderboard
-from bench.fresh import fresh_section, fresh_seeds, protocol_line
-from bench.records import append_record
-from bench.tables import fmt
+from bench.report.aggregate import analyse, leaderboard
+from bench.report.fresh import fresh_section, fresh_seeds, protocol_line
+from bench.report.tables import fmt
+from bench.store.records import append_record
 from tests.bench.conftest import two_obj_records, write_side_files
 
 

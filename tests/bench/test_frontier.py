@@ -13,11 +13,11 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from bench.frontier.choice import budget_table
-from bench.frontier.points import Point
-from bench.resample import replicate
-from bench.runs import Run
-from bench.stats import common_rows, holm, paired_t_pvalue, t_upper_bound
+from bench.metrics.resample import replicate
+from bench.metrics.run_arrays import Run
+from bench.metrics.stats import common_rows, holm, paired_t_pvalue, t_upper_bound
+from bench.report.frontier.choice import budget_table
+from bench.report.frontier.points import Point
 
 ROOT = Path(__file__).resolve().parents[2]
 

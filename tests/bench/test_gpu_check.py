@@ -5,7 +5,7 @@ import re
 
 import torch
 
-from bench import gpu_check
+from bench.cli import gpu_check
 
 
 def test_the_gpu_check_runs_every_stage_at_tiny_shapes(capsys):

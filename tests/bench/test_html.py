@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.html import row_method, sort_key
-from bench.records import append_record, read_records
-from bench.report import build_report
+from bench.report.build import build_report
+from bench.report.html import row_method, sort_key
+from bench.store.records import append_record, read_records
 
 RUN = {"command": "python -m bench.run suite=two_obj", "commit": "abc123",
        "machine": {"cpus": 2, "platform": "Linux-x", "processor": "x86_64"}, "wall_s": 4688.0,

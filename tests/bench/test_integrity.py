@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.records import append_record, read_records
+from bench.store.records import append_record, read_records
 from tests.bench.conftest import make_record, two_obj_records
 
 pytestmark = pytest.mark.slow
@@ -65,9 +65,9 @@ def group_gone_within(pgid: int, seconds: float) -> bool:
 
 
 def test_the_lock_of_a_dead_process_is_taken_over(tmp_path):
-    from bench.locks import folder_lock
+    from bench.store.locks import folder_lock
 
-    code = ("import os, sys; from bench.locks import folder_lock; "
+    code = ("import os, sys; from bench.store.locks import folder_lock; "
             f"cm = folder_lock({str(tmp_path)!r}); cm.__enter__(); os._exit(9)")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=False, timeout=60)
     assert (tmp_path / ".bench.lock.json").exists()  # left behind by the killed process
@@ -145,8 +145,8 @@ def test_a_fault_in_the_middle_of_a_run_is_one_line_with_the_resume_hint(tmp_pat
 
 
 def test_a_missing_sample_image_is_a_labelled_gap_not_a_shift(tmp_path):
-    from bench.html import sample_strips
-    from bench.image_figures import _first_seed_cells
+    from bench.report.html import sample_strips
+    from bench.report.image_figures import _first_seed_cells
 
     records = [r for r in two_obj_records((0,)) if r["method"] == "paretoslider"]
     sample = min((ROOT / "results" / "two_obj" / "samples" / "paretoslider").glob("*.png"))
@@ -164,7 +164,7 @@ def test_a_missing_sample_image_is_a_labelled_gap_not_a_shift(tmp_path):
 
 
 def test_units_trained_on_other_prompts_live_apart(tmp_path):
-    from bench.jobs import PROMPTS_FILE, Paths
+    from bench.execute.jobs import PROMPTS_FILE, Paths
     from paretoslider.methods import Unit
     from paretoslider.trainer.config import TrainConfig
 
@@ -190,9 +190,9 @@ def test_a_multirun_over_a_suite_setting_writes_each_point_apart(tmp_path):
 
 
 def test_the_bar_moves_within_a_training_run(tmp_path):
-    from bench.jobs import Paths, run_training, training_todo, unit_work
-    from bench.run import compose_part
-    from bench.suite import load_suite
+    from bench.cli.run import compose_part
+    from bench.config.suite import load_suite
+    from bench.execute.jobs import Paths, run_training, training_todo, unit_work
 
     suite = load_suite({**compose_part("smoke", {}), "methods": ["paretoslider"]})
 

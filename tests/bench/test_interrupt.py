@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.run import INTERRUPTED
+from bench.cli.run import INTERRUPTED
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")]
@@ -37,7 +37,7 @@ def alive(pid: int) -> bool:
 
 
 def start_until_training(tmp_path: Path) -> tuple[subprocess.Popen, list[int]]:
-    """bench.run on the smoke suite, returned once its training worker is running."""
+    """bench.cli.run on the smoke suite, returned once its training worker is running."""
     args = [sys.executable, "-m", "bench.run", "suite=smoke", f"results_dir={tmp_path / 'r'}",
             f"cache_dir={tmp_path / 'c'}", "workers=1", "report=false"]
     # a process group, as in a shell; Ctrl-C enabled even when the tests themselves run in

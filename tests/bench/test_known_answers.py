@@ -9,10 +9,10 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from bench.evaluate import generate
-from bench.known_answers import angle_table, known_answer_section, world_measures
-from bench.records import config_hash
-from bench.suite import load_suite
+from bench.config.suite import load_suite
+from bench.execute.evaluate import generate, world_measures
+from bench.report.known_answers import angle_table, known_answer_section
+from bench.store.records import config_hash
 from paretoslider.methods import METHODS, Policy
 from paretoslider.trainer import train
 from paretoslider.worlds import build_world

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from diffusers import SD3Transformer2DModel
 
-from bench import gpu_check
-from bench import memory_table as mt
+from bench.cli import gpu_check
+from bench.cli import memory_table as mt
 
 COUNTS = mt.ModelCounts(transformer=10**9, trained=10**6, hidden=10, blocks=2, image_tokens=90,
                         text_tokens=10, vae=0, rewards=0, judges=0, pixels=100)

@@ -6,9 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench import tables
-from bench.metric_check import check_metric, random_run
-from bench.metric_registry import (
+from bench.metrics.check import check_metric, random_run
+from bench.metrics.registry import (
     METRICS,
     bounds,
     counts,
@@ -19,7 +18,8 @@ from bench.metric_registry import (
     register_metric,
     table_columns,
 )
-from bench.resample import Context, replicate, sweep_metrics
+from bench.metrics.resample import Context, replicate, sweep_metrics
+from bench.report import tables
 
 
 @pytest.mark.parametrize("name", METRICS.names())

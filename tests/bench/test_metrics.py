@@ -7,9 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from bench import controllability as ctl
-from bench import metrics
-from bench.stats import (
+from bench.metrics import control as ctl
+from bench.metrics import front as metrics
+from bench.metrics.stats import (
     clip_interval,
     difference_draws,
     percentile_interval,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.plugins import import_modules, rewrite_imports_argument
+from bench.config.plugins import import_modules, rewrite_imports_argument
 from paretoslider.registry import PluginError, Registry, UnknownNameError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -139,7 +139,7 @@ def plugin_run(tmp_path_factory):
 
 
 def test_example_plugin_runs_the_smoke_suite(plugin_run):
-    from bench.records import read_records
+    from bench.store.records import read_records
 
     records = read_records(plugin_run / "records.jsonl", strict=True)
     by_method = {}
@@ -199,8 +199,8 @@ def test_loss_batch_counts_what_the_loss_reads():
 
 def test_external_options_are_checked_before_any_work(tmp_path):
     from baselines.external import declared_cost
-    from bench.settings import compose
-    from bench.suite import SuiteError, load_suite
+    from bench.config.settings import compose
+    from bench.config.suite import SuiteError, load_suite
 
     cost = declared_cost({"passes": 10, "wall_s": 2})
     assert (cost.forward_passes, cost.passes, cost.wall_seconds) == (10, 10, 2.0)

@@ -7,8 +7,8 @@ import threading
 import numpy as np
 import pytest
 
-from bench import records as rec_mod
-from bench.records import (
+from bench.store import records as rec_mod
+from bench.store.records import (
     RecordError,
     TruncatedRecordError,
     append_record,

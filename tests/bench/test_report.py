@@ -4,9 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench.aggregate import leaderboard, per_run_table
-from bench.records import append_record, read_records
-from bench.report import build_report, build_scaling_report, main
+from bench.cli.report import main
+from bench.report.aggregate import leaderboard, per_run_table
+from bench.report.build import build_report, build_scaling_report
+from bench.store.records import append_record, read_records
 
 
 def quarter_staircase_hv() -> float:
@@ -145,7 +146,7 @@ def test_reference_point_from_records_or_override(two_obj_suite):
 def test_an_oracle_at_other_settings_is_named(tmp_path):
     import yaml
 
-    from bench.report import oracle_settings_note
+    from bench.report.build import oracle_settings_note
 
     oracle = tmp_path / "two_obj_oracle"
     oracle.mkdir()

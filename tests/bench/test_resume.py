@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from bench.resume_check import comparable, differences, finish, killed_run, start
+from bench.cli.resume_check import comparable, differences, finish, killed_run, start
 
 pytestmark = pytest.mark.slow
 

@@ -7,7 +7,7 @@ import sys
 import pytest
 import yaml
 
-from bench.records import read_records
+from bench.store.records import read_records
 
 pytestmark = pytest.mark.slow
 
@@ -45,7 +45,7 @@ def test_smoke_writes_records_tables_and_figures(smoke):
 
 
 def test_results_go_to_the_git_ignored_runs_folder_by_default():
-    from bench.settings import compose
+    from bench.config.settings import compose
 
     cfg = compose(["suite=smoke"])
     assert cfg["results_dir"] == "runs" and cfg["cache_dir"] == ".cache/runs"

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from bench import slurm
-from bench.jobs import Paths, training_todo
-from bench.run import check_fits_job
-from bench.suite import SuiteError, load_suite
-from bench.suite_files import compose_part
+from bench.cli.run import check_fits_job
+from bench.config.suite import SuiteError, load_suite
+from bench.config.suite_files import compose_part
+from bench.execute import slurm
+from bench.execute.jobs import Paths, training_todo
 
 LAUNCHER = Path(__file__).resolve().parents[2] / "bench/conf/hydra/launcher/slurm_gpu.yaml"
 MODEL = 4_321_152  # passes of one SD3.5 model (31 epochs)

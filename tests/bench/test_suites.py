@@ -5,8 +5,8 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from bench.run import CONF, known_suites
-from bench.suite import SuiteError, load_suite
+from bench.cli.run import CONF, known_suites
+from bench.config.suite import SuiteError, load_suite
 
 
 def composed(name: str) -> dict:
@@ -19,7 +19,7 @@ def composed(name: str) -> dict:
 def test_every_suite_composes_and_validates(name):
     raw = composed(name)
     if "parts" in raw:  # a composite: every part, with the overrides, is a valid suite
-        from bench.run import compose_part
+        from bench.cli.run import compose_part
 
         parts = [load_suite(compose_part(p, raw.get("overrides", {}))) for p in raw["parts"]]
         assert len({p.name for p in parts}) == len(parts)  # each part has its own folder
@@ -71,7 +71,7 @@ def test_bad_suites_are_refused_with_one_line(change, message):
 
 
 def test_an_unwritable_results_directory_is_refused(tmp_path):
-    from bench.suite import check_writable
+    from bench.config.suite import check_writable
 
     blocker = tmp_path / "a_file"
     blocker.write_text("")
@@ -80,8 +80,8 @@ def test_an_unwritable_results_directory_is_refused(tmp_path):
 
 
 def test_records_of_another_configuration_are_refused(tmp_path):
-    from bench.records import append_record
-    from bench.suite import check_same_config
+    from bench.config.suite import check_same_config
+    from bench.store.records import append_record
     from tests.bench.conftest import make_record
 
     records = tmp_path / "records.jsonl"
@@ -102,14 +102,14 @@ def test_records_of_another_configuration_are_refused(tmp_path):
 def test_every_suite_key_is_known_to_the_settings_hint():
     from dataclasses import fields
 
-    from bench.settings import SUITE_KEYS
-    from bench.suite import Suite
+    from bench.config.settings import SUITE_KEYS
+    from bench.config.suite import Suite
 
     assert set(SUITE_KEYS) == {f.name for f in fields(Suite)}
 
 
 def test_only_methods_skips_the_parts_of_a_composite_that_lack_them():
-    from bench.run import parts_to_run
+    from bench.cli.run import parts_to_run
 
     parts = [{"name": "a", "methods": ["paretoslider", "flow_multi"]},
              {"name": "a_scale_2", "methods": ["merging_cat"]}]

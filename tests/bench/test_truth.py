@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.truth import r2, truth_section, truth_summary
+from bench.report.truth import r2, truth_section, truth_summary
 from paretoslider.rewards.targets import target_set
 from tests.bench.conftest import make_record
 
@@ -69,8 +69,8 @@ def _set_records(m: int, method: str, shortfall: float) -> list[dict]:
 
 
 def test_the_scaling_report_plots_truth_and_compares_at_every_m(tmp_path):
-    from bench.records import append_record
-    from bench.report import build_scaling_report
+    from bench.report.build import build_scaling_report
+    from bench.store.records import append_record
 
     dirs = []
     for m in (2, 3):

@@ -1,4 +1,4 @@
-"""bench.tune reads the frontier's picks and lays them over a suite's method_options."""
+"""bench.cli.tune reads the frontier's picks and lays them over a suite's method_options."""
 from __future__ import annotations
 
 import subprocess
@@ -6,7 +6,7 @@ import sys
 
 import yaml
 
-from bench.tune import merged, options_block, write_options
+from bench.cli.tune import merged, options_block, write_options
 
 
 def test_picks_are_laid_over_the_current_options():

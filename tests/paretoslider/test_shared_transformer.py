@@ -10,7 +10,7 @@ from diffusers import SD3Transformer2DModel
 from safetensors.torch import save_file
 from transformers import CLIPTextModelWithProjection, T5EncoderModel
 
-from bench.jobs import free_text_encoders
+from bench.execute.jobs import free_text_encoders
 from paretoslider.backbones.sd3 import SD3Backbone, SD3World
 from paretoslider.trainer import TrainConfig, Trainer
 from paretoslider.trainer.shared import SharedModelView

@@ -1,0 +1,1 @@
+"""Configuration: suite files, the settings schema, suite validation, plug-ins and preflight."""

@@ -1,0 +1,1 @@
+"""Execution: training units and evaluation cells in a pool of worker processes."""

@@ -1,0 +1,1 @@
+"""Metrics: every indicator once, with its direction and bounds, and the statistics over seeds."""

@@ -1,0 +1,1 @@
+"""Reports: analysis of records into leaderboards, tables, figures and pages."""

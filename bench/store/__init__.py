@@ -1,0 +1,1 @@
+"""Storage: records, side files, locks and atomic writes of a suite folder."""
