@@ -72,21 +72,33 @@ class RemoteReward(Reward):
                  retries: int = 3, backoff: float = 2.0):
         if retries < 0 or backoff < 0:
             raise ValueError(f"retries and backoff must be >= 0, got {retries} and {backoff}")
-        self.url = url.rstrip("/")
+        # several servers (one per GPU: a server holds its model on one device), comma-separated:
+        # batches go to them in turn, and a try that fails moves on to the next one
+        self.urls = [u.strip().rstrip("/") for u in url.split(",") if u.strip()]
+        if not self.urls:
+            raise ValueError(f"no reward server URL in {url!r}")
+        self._turn = 0
         self.name, self.range, self.heldout = name, tuple(range), heldout
         self.batch_size, self.timeout = int(batch_size), float(timeout)
         self.retries, self.backoff = int(retries), float(backoff)
         self.server_reward = server_reward or name  # the name to start the server with
 
-    def _start_hint(self) -> str:
-        port = urlparse(self.url).port or DEFAULT_PORT
+    @property
+    def url(self) -> str:
+        return ",".join(self.urls)
+
+    def _start_hint(self, url: str) -> str:
+        port = urlparse(url).port or DEFAULT_PORT
         return f"python -m paretoslider.rewards.server --reward {self.server_reward} --port {port}"
 
     def _request(self, path: str, body: bytes | None = None) -> dict:
         attempt = 0
         while True:
+            url = self.urls[(self._turn + attempt) % len(self.urls)]
             try:
-                return self._request_once(path, body)
+                answer = self._request_once(url, path, body)
+                self._turn = (self._turn + attempt + 1) % len(self.urls)
+                return answer
             except _Transient as exc:
                 if attempt == self.retries:
                     tries = f" (after {attempt + 1} tries)" if attempt else ""
@@ -94,10 +106,10 @@ class RemoteReward(Reward):
             time.sleep(self.backoff * 2 ** attempt)
             attempt += 1
 
-    def _request_once(self, path: str, body: bytes | None) -> dict:
-        req = urllib.request.Request(self.url + path, data=body,
+    def _request_once(self, url: str, path: str, body: bytes | None) -> dict:
+        req = urllib.request.Request(url + path, data=body,
                                      headers={"Content-Type": CONTENT_TYPE} if body else {})
-        where = f"reward server {self.url}"
+        where = f"reward server {url}"
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:
                 raw = resp.read()
@@ -116,7 +128,7 @@ class RemoteReward(Reward):
             if isinstance(reason, TimeoutError):
                 raise _Transient(f"{where} did not answer within {self.timeout:g} s") from None
             raise _Transient(f"{where} is not reachable ({reason}); start it with: "
-                             f"{self._start_hint()}") from None
+                             f"{self._start_hint(url)}") from None
         try:
             answer = json.loads(raw)
         except ValueError:

@@ -103,3 +103,40 @@ def test_every_warm_up_failure_is_one_line(monkeypatch, exc, shown):
         server.main(["--reward", "failing", "--port", "0"])
     line = str(stop.value.code)
     assert line == f"error: reward failing failed its warm-up (scoring one image): {shown}"
+
+
+def test_batches_go_to_the_servers_in_turn():
+    with _Flaky([]) as first, _Flaky([]) as second:
+        reward = RemoteReward(f"{first.url},{second.url}", "r", batch_size=2)
+        for _ in range(3):
+            assert reward(IMAGES, ["a", "b"]).tolist() == [0.25, 0.75]
+    assert (first.requests, second.requests) == (2, 1)
+
+
+def test_a_server_that_is_down_is_passed_over_for_the_next():
+    with socket.socket() as sock:  # a port that nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    with _Flaky([]) as live:
+        reward = RemoteReward(f"{dead},{live.url}", "r", retries=1, backoff=0.0)
+        assert reward(IMAGES, ["a", "b"]).tolist() == [0.25, 0.75]
+        assert reward(IMAGES, ["a", "b"]).tolist() == [0.25, 0.75]  # the dead one first again
+    assert live.requests == 2
+
+
+def test_every_server_down_is_one_error_naming_the_last_tried():
+    ports = []
+    for _ in range(2):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            ports.append(sock.getsockname()[1])
+    reward = RemoteReward(",".join(f"http://127.0.0.1:{p}" for p in ports), "r", retries=1,
+                          backoff=0.0)
+    with pytest.raises(RemoteRewardError, match=rf"127.0.0.1:{ports[1]} is not reachable.*"
+                                                 r"\(after 2 tries\)"):
+        reward(IMAGES, ["a", "b"])
+
+
+def test_no_url_is_refused():
+    with pytest.raises(ValueError, match="no reward server URL"):
+        RemoteReward(" , ", "r")
