@@ -25,6 +25,13 @@ class FixedWeight(Method):
                  for w in ctx.fixed_grid]
         return check_budget(self.name, ctx, units)
 
+    @staticmethod
+    def label_at(ctx, w) -> str:
+        """The run that answers at w: the one trained nearest to it."""
+        return f"fixed_w{w_label(ctx.fixed_grid[nearest(ctx.fixed_grid, w)])}"
+
+    def units_at(self, ctx, w) -> tuple[str, ...]:
+        return (self.label_at(ctx, w),)
+
     def policy(self, ctx, trained, base, w) -> Policy:
-        label = f"fixed_w{w_label(ctx.fixed_grid[nearest(ctx.fixed_grid, w)])}"
-        return Policy(trained[label])
+        return Policy(trained[self.label_at(ctx, w)])

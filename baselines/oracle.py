@@ -31,5 +31,13 @@ class Oracle(Method):
                  for w in ctx.eval_grid]
         return check_budget(self.name, ctx, units)
 
+    @staticmethod
+    def label_at(ctx, w) -> str:
+        """The run that answers at w: the one trained nearest to it."""
+        return f"oracle_w{w_label(ctx.eval_grid[nearest(ctx.eval_grid, w)])}"
+
+    def units_at(self, ctx, w) -> tuple[str, ...]:
+        return (self.label_at(ctx, w),)
+
     def policy(self, ctx, trained, base, w) -> Policy:
-        return Policy(trained[f"oracle_w{w_label(ctx.eval_grid[nearest(ctx.eval_grid, w)])}"])
+        return Policy(trained[self.label_at(ctx, w)])

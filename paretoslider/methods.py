@@ -112,6 +112,11 @@ class Method:
         """`trained` maps unit labels to trained models; `base` is the untouched base model."""
         raise NotImplementedError
 
+    def units_at(self, ctx: SuiteContext, w) -> tuple[str, ...] | None:
+        """The labels of the trained units the policy at `w` reads, or None where it may read
+        any: an evaluation then holds only these, one model at a time for a fixed-weight set."""
+        return None
+
     def strength(self, ctx: SuiteContext) -> dict[str, float]:
         """The values of the method's knobs in this suite (its units share them)."""
         units = self.units(ctx) if self.knobs else []

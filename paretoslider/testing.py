@@ -90,7 +90,8 @@ def smoke_context(m: int = 2, budget: int = 2000, seed: int = 0, options=None) -
 def check_method(name: str, ctx: SuiteContext | None = None) -> None:
     """A method's runs stay within its budget (equal total compute: their budgets sum to at
     most the method's), their labels are distinct, and it answers at every grid w with a
-    Policy (or a mixture of them) given models for its runs."""
+    Policy (or a mixture of them) given models for its runs, or for only the runs that
+    `units_at` declares for that w."""
     from paretoslider.trainer import Trainer
     from paretoslider.worlds.pretrain import MICRO, build_model
 
@@ -114,7 +115,16 @@ def check_method(name: str, ctx: SuiteContext | None = None) -> None:
         trained[u.label] = Trainer(build_model(MICRO), [_constant] * len(u.objectives),
                                    ["a circle", "a square"], cfg).policy.eval()
     for w in ctx.eval_grid:
-        policy = method.policy(ctx, trained, base, w)
+        needed = method.units_at(ctx, w)
+        if needed is not None:  # the policy must answer from the units it declares alone
+            unknown = set(needed) - set(trained)
+            assert not unknown, f"{name}: units_at names runs it has not: {sorted(unknown)}"
+        given = trained if needed is None else {k: trained[k] for k in needed}
+        try:
+            policy = method.policy(ctx, given, base, w)
+        except KeyError as exc:
+            raise AssertionError(f"{name}: the policy at w={w} reads run {exc}, which "
+                                 f"units_at does not declare") from None
         assert isinstance(policy, (Policy, MixturePolicy)), (
             f"{name}: policy at w={w} is a {type(policy).__name__}")
         assert math.isfinite(policy.switch_seconds) and policy.switch_seconds >= 0

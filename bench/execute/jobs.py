@@ -28,6 +28,7 @@ from bench.execute.evaluate import (
     strip_image,
     world_measures,
 )
+from bench.execute.loaded_units import LoadedUnits, grouped_by_units
 from bench.execute.progress import drain, progress_queue
 from bench.execute.workers import pool, reports
 from bench.store import records as rec
@@ -312,14 +313,21 @@ def evaluate_run(suite: Suite, paths: Paths, method_name: str, seed: int, meta: 
     base_values = score_images(base_images, spec.rows(),
                                {k: scorers[k] for k in suite.adherence_scorers()})
     cost = _method_cost(summaries, paths, units)
+    by_label = {u.label: u for u in units}
     for f in sorted({c[0] for c in todo}, reverse=True):
-        trained = {u.label: load_unit(suite, world, u, paths.unit_dir(u), f) for u in units}
+        trained = LoadedUnits(by_label, lambda label, f=f: load_unit(
+            suite, world, by_label[label], paths.unit_dir(by_label[label]), f))
         at = {"checkpoint": f, "passes": sum(unit_passes(paths.unit_dir(u), f) for u in units),
               "eval_noise_seed": spec.noise_seed,
               **({"base_adherence": {k: float(np.mean(v)) for k, v in base_values.items()}}
                  if base_values else {})}
-        for _, i, w in (c for c in todo if c[0] == f):
-            policy = method.policy(ctx, trained, base, tuple(float(x) for x in w))
+        cells = grouped_by_units([c for c in todo if c[0] == f],
+                                 lambda w: method.units_at(ctx, _as_w(w)))
+        for _, i, w in cells:
+            needed = method.units_at(ctx, _as_w(w))
+            if needed is not None:
+                trained.keep_only(needed)
+            policy = method.policy(ctx, trained, base, _as_w(w))
             images = generate(policy, spec, world.decode)
             values = score_images(images, spec.rows(), scorers)
             png = None
@@ -340,7 +348,13 @@ def evaluate_run(suite: Suite, paths: Paths, method_name: str, seed: int, meta: 
             ).to_dict())
             if reports() is not None:
                 reports().put(((method_name, seed), cell_work(suite)))
+            policy = None  # a dropped unit is freed before the next one loads
+        trained.keep_only(())
     return len(todo)
+
+
+def _as_w(w) -> tuple[float, ...]:
+    return tuple(float(x) for x in w)
 
 
 def _method_cost(summaries: list[dict], paths: Paths, units: list[Unit]) -> dict:

@@ -60,6 +60,31 @@ def test_a_method_over_its_budget_breaks_the_contract():
         METHODS._entries.pop("greedy_for_test", None)
 
 
+def test_a_method_reading_a_run_it_did_not_declare_breaks_the_contract():
+    from paretoslider.methods import Method, Policy, Unit
+
+    class Sly(Method):
+        name = "sly"
+
+        def units(self, ctx):
+            cfg = ctx.base_cfg.__class__(**{**ctx.base_cfg.__dict__,
+                                            "budget_passes": ctx.budget_passes // 2})
+            return [Unit("a", cfg, ctx.objectives), Unit("b", cfg, ctx.objectives)]
+
+        def units_at(self, ctx, w):
+            return ("a",)
+
+        def policy(self, ctx, trained, base, w):
+            return Policy(trained["b"])
+
+    METHODS.register("sly_for_test")(Sly)
+    try:
+        with pytest.raises(AssertionError, match="reads run 'b'"):
+            check_method("sly_for_test", smoke_context())
+    finally:
+        METHODS._entries.pop("sly_for_test", None)
+
+
 def test_a_reward_outside_its_range_breaks_the_contract():
     from paretoslider.rewards.base import Reward
 
