@@ -129,11 +129,11 @@ def _run_locked(suite, raw: dict, cfg: DictConfig, cache: Path, suite_dir: Path,
     import yaml
 
     from bench.config.suite import check_same_config
+    from bench.execute.evaluation import run_evaluation
     from bench.execute.jobs import (
         Paths,
         cell_work,
         cells_todo,
-        run_evaluation,
         run_training,
         training_todo,
         unit_work,

@@ -58,10 +58,10 @@ def _free_memory() -> None:
         torch.cuda.empty_cache()
 
 
-def grouped_by_units(cells: list, units_at: Callable[[Any], tuple[str, ...] | None]) -> list:
-    """`cells` (tuples whose last item is w) reordered so that cells reading the same units
-    are consecutive, groups in the order they first appear and cells in their own order
-    within a group: each unit then loads once per checkpoint."""
+def grouped_by_units(cells: list, needs: Mapping[int, tuple[str, ...] | None]) -> list:
+    """`cells` ((checkpoint, w index, w) tuples) reordered so that cells reading the same
+    units (`needs`: w index -> labels) are consecutive, groups in the order they first appear
+    and cells in their own order within a group: each unit then loads once per checkpoint."""
     first: dict[tuple, int] = {}
-    keys = [first.setdefault(tuple(units_at(c[-1]) or ()), len(first)) for c in cells]
+    keys = [first.setdefault(tuple(needs[c[1]] or ()), len(first)) for c in cells]
     return [c for _, c in sorted(zip(keys, cells, strict=True), key=lambda kc: kc[0])]

@@ -12,7 +12,7 @@ from omegaconf import OmegaConf
 
 from bench.cli.run import CONF
 from bench.config.suite import SuiteError, load_suite
-from bench.execute import jobs
+from bench.execute import evaluation, jobs
 from bench.metrics.resample import BELOW_BASE_MARGIN, adherence_columns
 from bench.report.aggregate import analyse, leaderboard
 from bench.report.figures import adherence_drop, below_base_cells
@@ -161,12 +161,12 @@ def test_a_rerun_adds_a_new_scorer_to_recorded_cells_without_training(tmp_path):
     paths = jobs.Paths(tmp_path / "smoke", tmp_path / "runs")
     for unit in {u.key(): u for us in jobs.plan_units(before).values() for u in us}.values():
         jobs.train_unit(before, unit, paths.unit_dir(unit), tmp_path / "logs" / unit.label)
-    assert jobs.evaluate_run(before, paths, "paretoslider", 0, {}) == 3
+    assert evaluation.evaluate_run(before, paths, "paretoslider", 0, {}) == 3
     old = read_records(paths.records)
     assert jobs.cells_todo(before, paths.records) == 0
     assert jobs.cells_todo(after, paths.records) == 3  # they lack adherence_shape
     assert jobs.training_todo(after, paths) == (1, {})  # the trained unit is found: no training
-    assert jobs.evaluate_run(after, paths, "paretoslider", 0, {}) == 3
+    assert evaluation.evaluate_run(after, paths, "paretoslider", 0, {}) == 3
     assert drop_superseded(paths.records) == 3
     new = read_records(paths.records)
     assert len(new) == 3 and jobs.cells_todo(after, paths.records) == 0

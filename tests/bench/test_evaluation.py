@@ -12,7 +12,7 @@ from omegaconf import OmegaConf
 from bench.cli.run import CONF
 from bench.config.eval_spec import EvalSpec
 from bench.config.suite import SuiteError, load_suite
-from bench.execute import jobs
+from bench.execute import evaluation, jobs
 from bench.execute.evaluate import generate
 from bench.store.records import done_keys, read_records, record_key
 from paretoslider.methods import MixturePolicy, Policy
@@ -89,7 +89,7 @@ def test_checkpoints_are_trained_at_exact_passes_and_recorded_separately(tmp_pat
     for unit in {u.key(): u for us in jobs.plan_units(suite).values() for u in us}.values():
         jobs.train_unit(suite, unit, paths.unit_dir(unit), tmp_path / "logs" / unit.label)
     for method in suite.methods:
-        assert jobs.evaluate_run(suite, paths, method, 0, {"config_hash": "x"}) == 6
+        assert evaluation.evaluate_run(suite, paths, method, 0, {"config_hash": "x"}) == 6
     records = read_records(paths.records, strict=True)
     cells = {(r["method"], r["checkpoint"]): r for r in records if r["w"] == [0.5, 0.5]}
     # one group is 2 images x (4 sampling + 1 timestep x 4) = 16 passes: the slider's 200
@@ -101,7 +101,7 @@ def test_checkpoints_are_trained_at_exact_passes_and_recorded_separately(tmp_pat
     slider = [cells["paretoslider", f]["rewards"] for f in (0.5, 1.0)]
     assert slider[0] != slider[1]  # other weights
     assert sum(r["sample_png"] is not None for r in records) == 6  # final weights only
-    assert jobs.evaluate_run(suite, paths, "switching", 0, {}) == 0  # every cell recorded
+    assert evaluation.evaluate_run(suite, paths, "switching", 0, {}) == 0  # every cell recorded
     samples = (tmp_path / "smoke" / "samples" / "switching" / "seed0.json").read_text()
     assert samples.count('"w"') == 3
 

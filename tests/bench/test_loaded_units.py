@@ -12,7 +12,7 @@ from omegaconf import OmegaConf
 
 from bench.cli.run import CONF
 from bench.config.suite import load_suite
-from bench.execute import jobs
+from bench.execute import evaluation, jobs
 from bench.execute.loaded_units import LoadedUnits, grouped_by_units
 from bench.store.records import read_records
 from paretoslider.methods import METHODS
@@ -51,10 +51,10 @@ def test_keep_only_lets_go_of_the_others_and_a_dropped_unit_reloads():
 def test_cells_are_grouped_by_the_units_they_read_in_first_seen_order():
     cells = [(1.0, i, w) for i, w in enumerate("xyzxwy")]
     reads = {"x": ("u1",), "y": ("u2",), "z": ("u1",), "w": ("u3",)}
-    got = grouped_by_units(cells, reads.get)
+    got = grouped_by_units(cells, {i: reads[w] for _, i, w in cells})
     assert [c[1] for c in got] == [0, 2, 3, 1, 5, 4]
     # a method that may read any unit keeps its cells in their order
-    assert grouped_by_units(cells, lambda w: None) == cells
+    assert grouped_by_units(cells, {i: None for _, i, _ in cells}) == cells
 
 
 def _suite(**change):
@@ -85,15 +85,15 @@ def test_fixed_weights_are_evaluated_one_model_at_a_time_with_the_same_records(
         alive.append(weakref.ref(model))
         return model
 
-    monkeypatch.setattr(jobs, "load_unit", counting_load)
+    monkeypatch.setattr(evaluation, "load_unit", counting_load)
     lazy = jobs.Paths(tmp_path / "lazy", cache)
-    assert jobs.evaluate_run(suite, lazy, "fixed_weight", 0, {}) == 10
+    assert evaluation.evaluate_run(suite, lazy, "fixed_weight", 0, {}) == 10
     assert len(most) == 6 and max(most) == 1  # 3 models x 2 checkpoints, one alive at a time
 
     # the same evaluation with every unit held at once, as a method that may read any
     monkeypatch.setattr(METHODS.get("fixed_weight"), "units_at", lambda self, ctx, w: None)
     held = jobs.Paths(tmp_path / "held", cache)
-    assert jobs.evaluate_run(suite, held, "fixed_weight", 0, {}) == 10
+    assert evaluation.evaluate_run(suite, held, "fixed_weight", 0, {}) == 10
 
     def by_cell(path):
         return {(r["checkpoint"], tuple(r["w"])): r["rewards"] for r in read_records(path)}
